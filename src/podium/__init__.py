@@ -1,0 +1,74 @@
+"""podium: orchestrate teams of specialized LLM agents.
+
+Runs are cheap, bounded, durable and debuggable from one log. Start with
+`Agent`, `tool` and a pattern such as `Orchestrator`; see the README.
+"""
+
+from podium._engine._context import MAX_TEXT_CHARS, StepContext, Task
+from podium._engine._runner import Runnable
+from podium.agent import Agent
+from podium.errors import (
+    ConfigError,
+    IncompleteResponse,
+    OutputValidationError,
+    PlanError,
+    PodiumError,
+    ProviderError,
+    RunError,
+    SpecError,
+    StoreError,
+    ToolError,
+)
+from podium.events import Event, EventKind
+from podium.messages import Message, ToolCall, ToolSpec
+from podium.models import Model, ModelRequest, ModelResponse, ScriptedModel, Usage
+from podium.patterns import Orchestrator, Plan, Subtask
+from podium.registry import Registry
+from podium.result import AgentUsage, Result, RunUsage, StopReason
+from podium.store import MemoryStore, RunStore, SqliteStore
+from podium.tools import Tool, ToolContext, tool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "Agent",
+    "AgentUsage",
+    "ConfigError",
+    "Event",
+    "EventKind",
+    "IncompleteResponse",
+    "MemoryStore",
+    "Message",
+    "Model",
+    "ModelRequest",
+    "ModelResponse",
+    "Orchestrator",
+    "OutputValidationError",
+    "Plan",
+    "PlanError",
+    "PodiumError",
+    "ProviderError",
+    "Registry",
+    "Result",
+    "RunError",
+    "RunStore",
+    "RunUsage",
+    "Runnable",
+    "ScriptedModel",
+    "SqliteStore",
+    "StepContext",
+    "StopReason",
+    "StoreError",
+    "SpecError",
+    "Subtask",
+    "Task",
+    "Tool",
+    "ToolCall",
+    "ToolContext",
+    "ToolError",
+    "ToolSpec",
+    "Usage",
+    "__version__",
+    "tool",
+]

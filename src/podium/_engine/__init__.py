@@ -1,0 +1,1 @@
+"""The engine: agent loop, tool execution, run recording (private)."""

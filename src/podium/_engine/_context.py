@@ -1,0 +1,188 @@
+"""Run-wide state and the step-scoped context handed to every runnable."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.events import Event, EventKind
+from podium.models._base import Usage
+from podium.result import AgentUsage, RunUsage
+from podium.store._base import RunStore
+
+__all__ = ["MAX_TEXT_CHARS", "Listener", "Recorder", "RunState", "StepContext", "Task", "bound"]
+
+#: Longest model output or tool result kept, in characters; longer text is cut
+#: and ends with an explicit marker, in the store and in the next prompt.
+MAX_TEXT_CHARS = 32_000
+
+Listener = Callable[[Event], None]
+
+
+def bound(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """`text`, cut to `limit` characters with a visible marker when longer."""
+    if len(text) <= limit:
+        return text
+    return (
+        text[:limit]
+        + f"\n[... truncated by podium: {len(text)} characters, first {limit} kept]"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """What a runnable is asked to do.
+
+    Attributes:
+        text: the instructions.
+        inputs: named run inputs, shown to the agent.
+        context: labelled results the task builds on (e.g. finished subtasks).
+    """
+
+    text: str
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    context: tuple[tuple[str, str], ...] = ()
+
+
+class Recorder:
+    """Numbers events, tells listeners, and writes them to the store in batches.
+
+    `emit` is cheap and synchronous; `flush` makes everything emitted so far
+    durable. The engine flushes before it uses a model or tool result.
+    """
+
+    def __init__(self, store: RunStore, run_id: str, listeners: tuple[Listener, ...] = ()):
+        self.store = store
+        self.run_id = run_id
+        self.listeners = listeners
+        self._seq = 0
+        self._pending: list[Event] = []
+
+    def emit(
+        self,
+        kind: EventKind,
+        *,
+        path: str,
+        parent: str,
+        agent: str,
+        started_at: float | None = None,
+        payload: dict[str, Any] | None = None,
+        usage: Usage | None = None,
+    ) -> Event:
+        """Record an event that ends now."""
+        now = time.time()
+        event = Event(
+            run_id=self.run_id,
+            seq=self._seq,
+            path=path,
+            parent=parent,
+            agent=agent,
+            kind=kind,
+            started_at=now if started_at is None else started_at,
+            ended_at=now,
+            payload=payload if payload is not None else {},
+        )
+        if usage is not None:
+            event.input_tokens = usage.input_tokens
+            event.output_tokens = usage.output_tokens
+            event.cost_usd = usage.cost_usd
+        self._seq += 1
+        self._pending.append(event)
+        for listener in self.listeners:
+            listener(event)
+        return event
+
+    async def flush(self) -> None:
+        """Write every pending event; returns once they are durable."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        await self.store.append(batch)
+
+
+@dataclass(slots=True, kw_only=True)
+class RunState:
+    """Shared by every step of one run."""
+
+    run_id: str
+    recorder: Recorder
+    usage: RunUsage = field(default_factory=RunUsage)
+    models: set[str] = field(default_factory=set)
+    offline_only: bool = True
+    max_concurrency: int = 8
+
+    def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:
+        """Count one model call for `agent`."""
+        self.models.add(model)
+        self.offline_only = self.offline_only and offline
+        for bucket in (
+            self.usage.total,
+            self.usage.per_agent.setdefault(agent, AgentUsage()),
+            self.usage.per_model.setdefault(model, AgentUsage()),
+        ):
+            bucket.model_calls += 1
+            bucket.input_tokens += usage.input_tokens
+            bucket.output_tokens += usage.output_tokens
+            bucket.cost_usd += usage.cost_usd
+
+    def add_wall_time(self, agent: str, seconds: float) -> None:
+        """Add time spent inside `agent`."""
+        self.usage.per_agent.setdefault(agent, AgentUsage()).wall_time_s += seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepContext:
+    """Where a runnable runs: the run state plus its own step path.
+
+    Step paths are deterministic: they depend only on the structure of the team
+    and the order of steps inside one agent, never on timing.
+    """
+
+    state: RunState
+    path: str = "root"
+    parent: str = ""
+    agent: str = ""
+    depth: int = 0
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.state.run_id
+
+    def child(self, segment: str, *, agent: str | None = None, nest: bool = False) -> StepContext:
+        """A context for a sub-step at ``path/segment``."""
+        return StepContext(
+            state=self.state,
+            path=f"{self.path}/{segment}",
+            parent=self.path,
+            agent=self.agent if agent is None else agent,
+            depth=self.depth + (1 if nest else 0),
+        )
+
+    def as_agent(self, agent: str) -> StepContext:
+        """The same step, owned by `agent`."""
+        return StepContext(
+            state=self.state, path=self.path, parent=self.parent, agent=agent, depth=self.depth
+        )
+
+    def emit(
+        self,
+        kind: EventKind,
+        *,
+        path: str | None = None,
+        started_at: float | None = None,
+        payload: dict[str, Any] | None = None,
+        usage: Usage | None = None,
+    ) -> Event:
+        """Record an event at this step (or at a sub-path of it)."""
+        return self.state.recorder.emit(
+            kind,
+            path=self.path if path is None else path,
+            parent=self.parent if path is None else self.path,
+            agent=self.agent,
+            started_at=started_at,
+            payload=payload,
+            usage=usage,
+        )

@@ -1,0 +1,207 @@
+"""One agent's tool-calling loop: prompt, call the model, run tools, repeat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from podium._engine._context import StepContext, Task, bound
+from podium._engine._output import OutputCheck, output_instruction, parse_output
+from podium._engine._signals import GuardStop, mark_recorded
+from podium._engine._tools import execute_tool
+from podium.errors import IncompleteResponse, OutputValidationError, ProviderError, ToolError
+from podium.events import EventKind
+from podium.messages import Message
+from podium.models._base import Model, ModelRequest, ModelResponse
+from podium.result import StopReason
+from podium.tools._tool import Tool
+
+__all__ = ["AgentLike", "LoopOptions", "render_task", "run_loop"]
+
+
+class AgentLike(Protocol):
+    """What the loop needs from an agent."""
+
+    name: str
+    role: str
+    instructions: str
+    tools: Sequence[Tool]
+    max_turns: int
+    max_tokens: int
+    temperature: float | None
+    max_malformed_tool_calls: int
+
+    def resolved_model(self) -> Model:
+        """The model to call."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopOptions:
+    """Per-invocation overrides (patterns use these, e.g. the planner's plan schema)."""
+
+    output_type: type[Any] = str
+    check: OutputCheck | None = None
+    extra_system: str = ""
+
+
+def system_prompt(agent: AgentLike, options: LoopOptions) -> str:
+    """The agent's system message."""
+    parts = [f"You are {agent.name}" + (f", {agent.role}." if agent.role else ".")]
+    if agent.instructions:
+        parts.append(agent.instructions.strip())
+    if options.extra_system:
+        parts.append(options.extra_system.strip())
+    if isinstance(options.output_type, type) and issubclass(options.output_type, BaseModel):
+        parts.append(output_instruction(options.output_type))
+    return "\n\n".join(parts)
+
+
+def render_task(task: Task) -> str:
+    """The user message: the task, its inputs and the results it builds on."""
+    parts = [task.text.strip()]
+    if task.inputs:
+        parts.append("## Inputs\n" + "\n".join(f"- {k}: {v}" for k, v in task.inputs.items()))
+    if task.context:
+        parts.append(
+            "## Results you can use\n"
+            + "\n\n".join(f"### {label}\n{text.strip()}" for label, text in task.context)
+        )
+    return "\n\n".join(parts)
+
+
+def _prompt_bytes(messages: Sequence[Message]) -> int:
+    return sum(len(m.content.encode()) + sum(len(c.arguments) for c in m.tool_calls)
+               for m in messages)
+
+
+async def _call_model(
+    ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int
+) -> ModelResponse:
+    path = f"{ctx.path}/model#{turn}"
+    started = time.time()
+    ctx.emit(
+        EventKind.MODEL_REQUEST,
+        path=path,
+        payload={
+            "model": model.name,
+            "messages": [m.to_dict() for m in request.messages[sent:]],
+            "history": sent,
+            "prompt_bytes": _prompt_bytes(request.messages),
+            "tools": [t.name for t in request.tools],
+            "max_tokens": request.max_tokens,
+        },
+    )
+    try:
+        response = await model.request(request)
+    except ProviderError as exc:
+        ctx.emit(
+            EventKind.ERROR,
+            path=path,
+            started_at=started,
+            payload={"error": type(exc).__name__, "code": exc.code, "message": str(exc),
+                     "status": exc.status, "attempts": exc.attempts},
+        )
+        mark_recorded(exc)
+        await ctx.state.recorder.flush()
+        raise
+    text = bound(response.text)
+    ctx.emit(
+        EventKind.MODEL_RESPONSE,
+        path=path,
+        started_at=started,
+        usage=response.usage,
+        payload={
+            "model": response.model or model.name,
+            "text": text,
+            "tool_calls": [{"id": c.id, "name": c.name, "arguments": bound(c.arguments)}
+                           for c in response.tool_calls],
+            "finish_reason": response.finish_reason,
+            "offline": model.offline,
+        },
+    )
+    ctx.state.add_usage(ctx.agent, model.name, model.offline, response.usage)
+    await ctx.state.recorder.flush()
+    return response
+
+
+def _final_text(response: ModelResponse, model: Model, ctx: StepContext) -> str:
+    provider, _, name = model.name.partition(":")
+    if response.finish_reason == "length":
+        raise IncompleteResponse(
+            f"agent {ctx.agent} (step {ctx.path}): the answer was cut at max_tokens; "
+            "raise the agent's max_tokens or ask for a shorter answer",
+            provider=provider, model=name,
+        )
+    if not response.text.strip():
+        raise IncompleteResponse(
+            f"agent {ctx.agent} (step {ctx.path}): the model returned an empty answer",
+            provider=provider, model=name,
+        )
+    return bound(response.text)
+
+
+async def run_loop(
+    agent: AgentLike, task: Task, ctx: StepContext, options: LoopOptions | None = None
+) -> Any:
+    """Drive `agent` on `task` until it answers; returns its (validated) output."""
+    options = options or LoopOptions()
+    model = agent.resolved_model()
+    tools = {t.name: t for t in agent.tools}
+    specs = tuple(t.spec for t in agent.tools)
+    structured = isinstance(options.output_type, type) and issubclass(
+        options.output_type, BaseModel
+    )
+    messages = [Message.system(system_prompt(agent, options)), Message.user(render_task(task))]
+    sent = 0
+    tool_index = 0
+    malformed_streak = 0
+    repaired = False
+    for turn in range(agent.max_turns):
+        request = ModelRequest(
+            messages=tuple(messages), tools=specs, max_tokens=agent.max_tokens,
+            temperature=agent.temperature,
+            output_schema=options.output_type.model_json_schema() if structured else None,
+            output_name=options.output_type.__name__ if structured else None,
+        )
+        response = await _call_model(ctx, model, request, turn, sent)
+        sent = len(messages)
+        if response.tool_calls:
+            messages.append(Message.assistant(bound(response.text), response.tool_calls))
+            for call in response.tool_calls:
+                outcome = await execute_tool(ctx, call, tools, tool_index)
+                tool_index += 1
+                malformed_streak = malformed_streak + 1 if outcome.malformed else 0
+                messages.append(Message.tool(call, outcome.text))
+            if malformed_streak >= agent.max_malformed_tool_calls:
+                raise ToolError(
+                    f"agent {ctx.agent} (step {ctx.path}) made {malformed_streak} malformed or "
+                    "disallowed tool calls in a row; the last error was: "
+                    f"{messages[-1].content}"
+                )
+            continue
+        text = _final_text(response, model, ctx)
+        if not structured:
+            return text
+        try:
+            return parse_output(text, options.output_type, options.check)
+        except ValueError as exc:
+            if repaired:
+                raise OutputValidationError(
+                    f"agent {ctx.agent} (step {ctx.path}): output still invalid after one "
+                    f"repair round: {exc}"
+                ) from None
+            repaired = True
+            messages.append(Message.assistant(text))
+            messages.append(Message.user(f"Your answer was rejected: {exc}\nAnswer again with "
+                                         "only the corrected JSON object."))
+    raise GuardStop(
+        StopReason.MAX_TURNS,
+        f"no final answer after {agent.max_turns} turns",
+        path=ctx.path,
+        agent=ctx.agent,
+    )

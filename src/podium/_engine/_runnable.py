@@ -1,0 +1,54 @@
+"""`run` / `run_sync` for every runnable, as a mixin."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from podium._engine._context import Listener
+from podium.result import Result
+from podium.store import RunStore
+
+__all__ = ["RunMixin"]
+
+
+class RunMixin:
+    """Gives a runnable `run` (async) and `run_sync`."""
+
+    async def run(
+        self,
+        task: str,
+        *,
+        store: RunStore | None = None,
+        inputs: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        listeners: tuple[Listener, ...] = (),
+        max_concurrency: int = 8,
+    ) -> Result:
+        """Run this on `task` as a recorded run and return its `Result`.
+
+        Args:
+            task: what to do.
+            store: where to record the run; ``PODIUM_STORE`` or
+                ``./.podium/podium.db`` by default.
+            inputs: named run inputs shown to the agents.
+            run_id: use this id instead of a fresh one.
+            listeners: called with every event as it is recorded (progress UIs).
+            max_concurrency: parallel subtasks at most.
+        """
+        from podium._engine._runner import execute
+
+        return await execute(
+            self,  # type: ignore[arg-type]
+            task,
+            store=store,
+            inputs=inputs,
+            run_id=run_id,
+            listeners=listeners,
+            max_concurrency=max_concurrency,
+        )
+
+    def run_sync(self, task: str, **kwargs: Any) -> Result:
+        """`run`, for code without an event loop."""
+        return asyncio.run(self.run(task, **kwargs))

@@ -1,0 +1,29 @@
+"""Control-flow signals: not failures, so kept apart from the error tree."""
+
+from __future__ import annotations
+
+from podium.result import StopReason
+
+__all__ = ["GuardStop", "mark_recorded"]
+
+
+class GuardStop(Exception):  # noqa: N818 - a signal, not an error
+    """Raised inside the engine to stop a run with a typed, non-error reason."""
+
+    def __init__(self, reason: StopReason, detail: str, *, path: str, agent: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.path = path
+        self.agent = agent
+        super().__init__(f"{reason}: {detail} (agent {agent}, step {path})")
+
+
+def mark_recorded(exc: BaseException) -> bool:
+    """Mark `exc` as logged in the run log; returns True if it already was."""
+    if getattr(exc, "_podium_recorded", False):
+        return True
+    try:
+        exc._podium_recorded = True  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    return False

@@ -1,0 +1,108 @@
+"""`Agent`: a model with a role, instructions and tools, running its own loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
+
+from podium._engine._context import StepContext, Task, bound
+from podium._engine._loop import LoopOptions, run_loop
+from podium._engine._runnable import RunMixin
+from podium._engine._signals import GuardStop, mark_recorded
+from podium.errors import ConfigError
+from podium.events import EventKind
+from podium.models._base import Model
+from podium.models._resolve import default_model_name, resolve_model
+from podium.tools._tool import Tool
+
+__all__ = ["Agent"]
+
+
+@dataclass(eq=False)
+class Agent(RunMixin):
+    """A specialized agent.
+
+    Args:
+        name: unique within a team; how planners and logs refer to it.
+        role: the capability card the planner sees ("finds sources").
+        instructions: the agent's standing instructions (system prompt).
+        model: ``provider:name``, a `Model`, or None for the default
+            (``PODIUM_MODEL``, a configured provider key, else the offline
+            scripted model).
+        tools: the only tools this agent may call.
+        output_type: ``str`` or a pydantic model the answer must validate as
+            (one repair round, then `OutputValidationError`).
+        max_turns: model calls allowed for one task before it stops with
+            ``max_turns``.
+        max_tokens: output token cap per call.
+        temperature: sampling temperature (provider default when None).
+        max_malformed_tool_calls: consecutive bad tool calls before the step fails.
+    """
+
+    name: str
+    _: KW_ONLY
+    role: str = ""
+    instructions: str = ""
+    model: str | Model | None = None
+    tools: Sequence[Tool] = ()
+    output_type: type[Any] = str
+    max_turns: int = 10
+    max_tokens: int = 1024
+    temperature: float | None = None
+    max_malformed_tool_calls: int = 3
+    _resolved: Model | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(
+                f"agent name {self.name!r} must be non-empty letters, digits, '-' or '_'"
+            )
+        if self.max_turns < 1:
+            raise ConfigError(f"agent {self.name}: max_turns must be at least 1")
+        self.tools = tuple(self.tools)
+        seen: set[str] = set()
+        for t in self.tools:
+            if not isinstance(t, Tool):
+                raise ConfigError(
+                    f"agent {self.name}: {t!r} is not a tool; decorate it with @podium.tool"
+                )
+            if t.name in seen:
+                raise ConfigError(f"agent {self.name}: two tools are named {t.name!r}")
+            seen.add(t.name)
+
+    def resolved_model(self) -> Model:
+        """The model this agent calls (resolved once)."""
+        if self._resolved is None:
+            self._resolved = resolve_model(self.model or default_model_name())
+        return self._resolved
+
+    async def invoke(
+        self, task: Task, ctx: StepContext, options: LoopOptions | None = None
+    ) -> Any:
+        """Do `task` at step `ctx`: the agent's loop, bracketed by start/end events."""
+        ctx = ctx if ctx.agent == self.name else ctx.as_agent(self.name)
+        started = time.time()
+        ctx.emit(EventKind.AGENT_START, payload={"task": bound(task.text, 4_000),
+                                                 "role": self.role})
+        status = "ok"
+        output: Any = None
+        try:
+            output = await run_loop(self, task, ctx, options)
+            return output
+        except GuardStop:
+            status = "stopped"
+            raise
+        except Exception as exc:
+            status = "error"
+            if not mark_recorded(exc):
+                ctx.emit(EventKind.ERROR, payload={"error": type(exc).__name__,
+                                                   "code": getattr(exc, "code", "exception"),
+                                                   "message": bound(str(exc), 4_000)})
+            raise
+        finally:
+            ctx.state.add_wall_time(self.name, time.time() - started)
+            text = output.model_dump_json() if hasattr(output, "model_dump_json") else output
+            ctx.emit(EventKind.AGENT_END, started_at=started,
+                     payload={"status": status, "output": bound(str(text or ""), 4_000)})

@@ -1,0 +1,232 @@
+"""`OpenAIModel`: the Chat Completions API through the official ``openai`` SDK.
+
+Works with OpenAI and any OpenAI-compatible server (Azure, vLLM, Ollama,
+llama.cpp server, LM Studio) via ``base_url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from podium.errors import ConfigError
+from podium.messages import Message, ToolCall
+from podium.models._base import FinishReason, ModelRequest, ModelResponse
+from podium.models._pricing import cost_of
+from podium.models._sdk_errors import to_provider_error
+
+__all__ = ["OpenAIModel"]
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+# Hosts that reject `max_tokens` for reasoning models and want `max_completion_tokens`.
+_OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
+
+
+def _load_sdk() -> Any:
+    try:
+        return importlib.import_module("openai")
+    except ImportError:
+        raise ConfigError(
+            "the openai adapter needs the openai SDK: pip install 'podium[openai]'"
+        ) from None
+
+
+class OpenAIModel:
+    """A model served by the OpenAI Chat Completions API (or a compatible server).
+
+    Args:
+        model: the model id, e.g. ``gpt-4o-mini``.
+        api_key: the API key; ``OPENAI_API_KEY`` when omitted. A server at a
+            custom ``base_url`` may need none.
+        base_url: e.g. ``http://localhost:11434/v1``; ``OPENAI_BASE_URL`` when omitted.
+        timeout: seconds one HTTP request may take.
+        provider: the name shown in logs and errors (``name`` is
+            ``provider:model``); prices are always looked up as ``openai:model``.
+
+    Raises:
+        ConfigError: the SDK is not installed, or there is neither an API key
+            nor a base URL.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        provider: str = "openai",
+    ) -> None:
+        self._sdk = _load_sdk()
+        self._model = model
+        self._provider = provider
+        self._timeout = timeout
+        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
+        self._base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        if self._api_key is None and self._base_url is None:
+            raise ConfigError(
+                f"{provider}:{model} needs an API key: set OPENAI_API_KEY or pass api_key= "
+                "(or pass base_url= for a local OpenAI-compatible server)"
+            )
+        # OpenAI itself rejects `max_tokens` for reasoning models (o-series, gpt-5);
+        # compatible servers (Ollama, llama.cpp, older vLLM, LM Studio) widely know only
+        # `max_tokens`. So: the new name for OpenAI's own hosts, the old one elsewhere.
+        host = (urlsplit(self._base_url).hostname or "") if self._base_url else "api.openai.com"
+        self._tokens_param = (
+            "max_completion_tokens"
+            if host == _OPENAI_HOSTS[0] or host.endswith(_OPENAI_HOSTS[1])
+            else "max_tokens"
+        )
+        self._client: Any = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def name(self) -> str:
+        """``provider:model``, e.g. ``openai:gpt-4o-mini``."""
+        return f"{self._provider}:{self._model}"
+
+    @property
+    def offline(self) -> bool:
+        """Always False: a real LLM answers."""
+        return False
+
+    def _get_client(self) -> Any:
+        # An SDK client's connection pool belongs to one event loop; `run_sync` starts
+        # a new loop per run, so a model reused across runs needs a client per loop.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = self._sdk.AsyncOpenAI(
+                # The SDK insists on a key; local servers ignore this placeholder.
+                api_key=self._api_key or "no-key",
+                base_url=self._base_url,
+                timeout=self._timeout,
+                max_retries=0,  # RetryingModel retries, with podium's policy
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (a new one is made if the model is used again)."""
+        client, self._client, self._client_loop = self._client, None, None
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> OpenAIModel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Send one Chat Completions request.
+
+        Raises:
+            ProviderError: the call failed; `retryable`, `status` and
+                `retry_after` say whether and when to try again.
+        """
+        params = self._params(request)
+        sdk = self._sdk
+        try:
+            completion = await self._get_client().chat.completions.create(**params)
+        except (sdk.OpenAIError, ValueError) as exc:
+            raise to_provider_error(
+                exc,
+                sdk=sdk,
+                provider=self._provider,
+                model=self._model,
+                secret=self._api_key,
+                timeout=self._timeout,
+            ) from None
+        return self._response(completion)
+
+    def _params(self, request: ModelRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": self._model,
+            "messages": [_wire_message(m) for m in request.messages],
+            self._tokens_param: request.max_tokens,
+        }
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+                for t in request.tools
+            ]
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.output_schema is not None:
+            # Non-strict: strict mode rejects common pydantic schemas (optional
+            # fields, open objects); the engine validates the answer anyway.
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", request.output_name or "output")[:64]
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": request.output_schema, "strict": False},
+            }
+        return params
+
+    def _response(self, completion: Any) -> ModelResponse:
+        usage = getattr(completion, "usage", None)
+        cost = cost_of(
+            f"openai:{self._model}",
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+        served = str(getattr(completion, "model", None) or self._model)
+        choices = getattr(completion, "choices", None) or []
+        if not choices:
+            return ModelResponse(usage=cost, model=served, finish_reason="other")
+        message = choices[0].message
+        calls = tuple(
+            # Raw argument text on purpose: malformed JSON goes to the runtime untouched.
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            for c in (message.tool_calls or ())
+            if getattr(c, "type", "function") == "function"
+        )
+        text = str(message.content or "")
+        finish = _FINISH.get(choices[0].finish_reason or "", "other")
+        refusal = getattr(message, "refusal", None)
+        if not text and refusal:
+            text, finish = str(refusal), "content_filter"
+        if calls and finish == "stop":
+            finish = "tool_calls"  # some compatible servers say "stop" with tool calls
+        return ModelResponse(
+            text=text, tool_calls=calls, usage=cost, model=served, finish_reason=finish
+        )
+
+
+def _wire_message(message: Message) -> dict[str, Any]:
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id or "",
+            "content": message.content,
+        }
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                }
+                for c in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}

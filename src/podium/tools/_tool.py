@@ -1,0 +1,202 @@
+"""`@tool`: typed Python functions the models can call."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from podium.errors import ConfigError
+from podium.messages import ToolSpec
+
+__all__ = ["Effect", "Tool", "ToolContext", "tool"]
+
+Effect = Literal["read", "write"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolContext:
+    """What a tool may ask about the call it serves.
+
+    A function gets it by declaring a parameter annotated `ToolContext`; that
+    parameter is not shown to the model.
+
+    Attributes:
+        run_id: the run this call belongs to.
+        step: the deterministic step path of this call.
+        agent: the calling agent's name.
+        idempotency_key: ``run_id + step``; stable across resumes, so a write tool
+            can use it to do its side effect once.
+    """
+
+    run_id: str
+    step: str
+    agent: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable key for this exact call."""
+        return f"{self.run_id}:{self.step}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tool:
+    """A callable tool with its schema and policy.
+
+    Build one with `@tool`; the fields are documented there.
+    """
+
+    name: str
+    description: str
+    fn: Callable[..., Any]
+    args_model: type[BaseModel]
+    effect: Effect = "read"
+    needs_approval: bool = False
+    timeout: float | None = 60.0
+    idempotent: bool = False
+    context_param: str | None = None
+    is_async: bool = field(default=False)
+
+    @property
+    def spec(self) -> ToolSpec:
+        """The schema shown to models."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Check and coerce arguments; raises pydantic's `ValidationError`."""
+        parsed = self.args_model.model_validate(arguments)
+        return {name: getattr(parsed, name) for name in type(parsed).model_fields}
+
+    async def call(self, arguments: dict[str, Any], ctx: ToolContext) -> Any:
+        """Run the tool with validated `arguments`, honouring its timeout."""
+        kwargs = dict(arguments)
+        if self.context_param is not None:
+            kwargs[self.context_param] = ctx
+        if self.is_async:
+            coro = self.fn(**kwargs)
+        else:
+            coro = asyncio.to_thread(functools.partial(self.fn, **kwargs))
+        if self.timeout is None:
+            return await coro
+        async with asyncio.timeout(self.timeout):
+            return await coro
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly (handy in tests)."""
+        return self.fn(*args, **kwargs)
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    description: str | None,
+    effect: Effect,
+    needs_approval: bool,
+    timeout: float | None,
+    idempotent: bool,
+) -> Tool:
+    if effect not in ("read", "write"):
+        raise ConfigError(f"tool {fn.__name__}: effect must be 'read' or 'write', not {effect!r}")
+    sig = inspect.signature(fn)
+    try:
+        hints = inspect.get_annotations(fn, eval_str=True)
+    except Exception as exc:  # a bad annotation is the user's to fix
+        raise ConfigError(f"tool {fn.__name__}: cannot read type hints: {exc}") from exc
+    fields: dict[str, Any] = {}
+    context_param: str | None = None
+    for pname, param in sig.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ConfigError(f"tool {fn.__name__}: *args/**kwargs are not supported")
+        annotation = hints.get(pname, Any)
+        if annotation is ToolContext:
+            context_param = pname
+            continue
+        default = ... if param.default is param.empty else param.default
+        fields[pname] = (annotation, default)
+    args_model = create_model(  # type: ignore[call-overload]
+        f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    doc = inspect.getdoc(fn) or ""
+    return Tool(
+        name=name or fn.__name__,
+        description=description or doc.split("\n\n")[0].strip() or fn.__name__,
+        fn=fn,
+        args_model=args_model,
+        effect=effect,
+        needs_approval=needs_approval,
+        timeout=timeout,
+        idempotent=idempotent,
+        context_param=context_param,
+        is_async=inspect.iscoroutinefunction(fn),
+    )
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    effect: Effect = "read",
+    needs_approval: bool = False,
+    timeout: float | None = 60.0,
+    idempotent: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    effect: Effect = "read",
+    needs_approval: bool = False,
+    timeout: float | None = 60.0,
+    idempotent: bool = False,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a typed function (sync or async) into a `Tool`.
+
+    The JSON schema shown to the model comes from the type hints; the first
+    paragraph of the docstring is the description.
+
+    Args:
+        fn: the function (when used as ``@tool`` without parentheses).
+        name: tool name shown to the model; the function name by default.
+        description: overrides the docstring summary.
+        effect: ``read`` (no side effects) or ``write``.
+        needs_approval: a human must approve each call (enforced by the runtime).
+        timeout: seconds a call may take; None for no limit.
+        idempotent: calling twice with the same arguments is safe.
+    """
+    options = {
+        "name": name,
+        "description": description,
+        "effect": effect,
+        "needs_approval": needs_approval,
+        "timeout": timeout,
+        "idempotent": idempotent,
+    }
+    if fn is not None:
+        return _build(fn, **options)  # type: ignore[arg-type]
+
+    def decorate(f: Callable[..., Any]) -> Tool:
+        return _build(f, **options)  # type: ignore[arg-type]
+
+    return decorate
+
+
+def is_validation_error(exc: BaseException) -> bool:
+    """True for pydantic validation errors (kept here so callers need not import pydantic)."""
+    return isinstance(exc, ValidationError)

@@ -78,14 +78,13 @@ class Agent(RunMixin):
             self._resolved = resolve_model(self.model or default_model_name())
         return self._resolved
 
-    async def invoke(
-        self, task: Task, ctx: StepContext, options: LoopOptions | None = None
-    ) -> Any:
+    async def invoke(self, task: Task, ctx: StepContext, options: LoopOptions | None = None) -> Any:
         """Do `task` at step `ctx`: the agent's loop, bracketed by start/end events."""
         ctx = ctx if ctx.agent == self.name else ctx.as_agent(self.name)
         started = time.time()
-        ctx.emit(EventKind.AGENT_START, payload={"task": bound(task.text, 4_000),
-                                                 "role": self.role})
+        ctx.emit(
+            EventKind.AGENT_START, payload={"task": bound(task.text, 4_000), "role": self.role}
+        )
         status = "ok"
         output: Any = None
         try:
@@ -97,12 +96,20 @@ class Agent(RunMixin):
         except Exception as exc:
             status = "error"
             if not mark_recorded(exc):
-                ctx.emit(EventKind.ERROR, payload={"error": type(exc).__name__,
-                                                   "code": getattr(exc, "code", "exception"),
-                                                   "message": bound(str(exc), 4_000)})
+                ctx.emit(
+                    EventKind.ERROR,
+                    payload={
+                        "error": type(exc).__name__,
+                        "code": getattr(exc, "code", "exception"),
+                        "message": bound(str(exc), 4_000),
+                    },
+                )
             raise
         finally:
             ctx.state.add_wall_time(self.name, time.time() - started)
             text = output.model_dump_json() if hasattr(output, "model_dump_json") else output
-            ctx.emit(EventKind.AGENT_END, started_at=started,
-                     payload={"status": status, "output": bound(str(text or ""), 4_000)})
+            ctx.emit(
+                EventKind.AGENT_END,
+                started_at=started,
+                payload={"status": status, "output": bound(str(text or ""), 4_000)},
+            )

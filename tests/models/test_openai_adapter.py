@@ -77,7 +77,9 @@ async def test_tool_call_round_trip(server: WireServer, model: OpenAIModel) -> N
     server.reply(
         Reply(
             body=openai_completion(
-                None, tool_calls=[("call_1", "weather", '{"city": "Oslo"}')], finish_reason="tool_calls"
+                None,
+                tool_calls=[("call_1", "weather", '{"city": "Oslo"}')],
+                finish_reason="tool_calls",
             )
         ),
         Reply(body=openai_completion("It is sunny.")),
@@ -86,7 +88,9 @@ async def test_tool_call_round_trip(server: WireServer, model: OpenAIModel) -> N
         ModelRequest(messages=(Message.user("weather in Oslo?"),), tools=(WEATHER,))
     )
     assert first.finish_reason == "tool_calls" and first.text == ""
-    assert first.tool_calls == (ToolCall(id="call_1", name="weather", arguments='{"city": "Oslo"}'),)
+    assert first.tool_calls == (
+        ToolCall(id="call_1", name="weather", arguments='{"city": "Oslo"}'),
+    )
     assert server.requests[0].body["tools"] == [
         {
             "type": "function",
@@ -123,7 +127,9 @@ async def test_tool_call_round_trip(server: WireServer, model: OpenAIModel) -> N
     ]
 
 
-async def test_malformed_tool_arguments_pass_through(server: WireServer, model: OpenAIModel) -> None:
+async def test_malformed_tool_arguments_pass_through(
+    server: WireServer, model: OpenAIModel
+) -> None:
     broken = '{"city": "Oslo",, trailing'
     server.reply(Reply(body=openai_completion(None, tool_calls=[("c9", "weather", broken)])))
     response = await model.request(HELLO)

@@ -25,10 +25,7 @@ def bound(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     """`text`, cut to `limit` characters with a visible marker when longer."""
     if len(text) <= limit:
         return text
-    return (
-        text[:limit]
-        + f"\n[... truncated by podium: {len(text)} characters, first {limit} kept]"
-    )
+    return text[:limit] + f"\n[... truncated by podium: {len(text)} characters, first {limit} kept]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -75,8 +75,9 @@ def render_task(task: Task) -> str:
 
 
 def _prompt_bytes(messages: Sequence[Message]) -> int:
-    return sum(len(m.content.encode()) + sum(len(c.arguments) for c in m.tool_calls)
-               for m in messages)
+    return sum(
+        len(m.content.encode()) + sum(len(c.arguments) for c in m.tool_calls) for m in messages
+    )
 
 
 async def _call_model(
@@ -103,8 +104,13 @@ async def _call_model(
             EventKind.ERROR,
             path=path,
             started_at=started,
-            payload={"error": type(exc).__name__, "code": exc.code, "message": str(exc),
-                     "status": exc.status, "attempts": exc.attempts},
+            payload={
+                "error": type(exc).__name__,
+                "code": exc.code,
+                "message": str(exc),
+                "status": exc.status,
+                "attempts": exc.attempts,
+            },
         )
         mark_recorded(exc)
         await ctx.state.recorder.flush()
@@ -118,8 +124,10 @@ async def _call_model(
         payload={
             "model": response.model or model.name,
             "text": text,
-            "tool_calls": [{"id": c.id, "name": c.name, "arguments": bound(c.arguments)}
-                           for c in response.tool_calls],
+            "tool_calls": [
+                {"id": c.id, "name": c.name, "arguments": bound(c.arguments)}
+                for c in response.tool_calls
+            ],
             "finish_reason": response.finish_reason,
             "offline": model.offline,
         },
@@ -135,12 +143,14 @@ def _final_text(response: ModelResponse, model: Model, ctx: StepContext) -> str:
         raise IncompleteResponse(
             f"agent {ctx.agent} (step {ctx.path}): the answer was cut at max_tokens; "
             "raise the agent's max_tokens or ask for a shorter answer",
-            provider=provider, model=name,
+            provider=provider,
+            model=name,
         )
     if not response.text.strip():
         raise IncompleteResponse(
             f"agent {ctx.agent} (step {ctx.path}): the model returned an empty answer",
-            provider=provider, model=name,
+            provider=provider,
+            model=name,
         )
     return bound(response.text)
 
@@ -163,7 +173,9 @@ async def run_loop(
     repaired = False
     for turn in range(agent.max_turns):
         request = ModelRequest(
-            messages=tuple(messages), tools=specs, max_tokens=agent.max_tokens,
+            messages=tuple(messages),
+            tools=specs,
+            max_tokens=agent.max_tokens,
             temperature=agent.temperature,
             output_schema=options.output_type.model_json_schema() if structured else None,
             output_name=options.output_type.__name__ if structured else None,
@@ -197,8 +209,12 @@ async def run_loop(
                 ) from None
             repaired = True
             messages.append(Message.assistant(text))
-            messages.append(Message.user(f"Your answer was rejected: {exc}\nAnswer again with "
-                                         "only the corrected JSON object."))
+            messages.append(
+                Message.user(
+                    f"Your answer was rejected: {exc}\nAnswer again with "
+                    "only the corrected JSON object."
+                )
+            )
     raise GuardStop(
         StopReason.MAX_TURNS,
         f"no final answer after {agent.max_turns} turns",

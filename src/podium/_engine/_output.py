@@ -49,8 +49,9 @@ def parse_output(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
             for err in exc.errors()[:10]
         )
-        raise ValueError(f"the answer does not match the {output_type.__name__} schema: "
-                         f"{problems}") from None
+        raise ValueError(
+            f"the answer does not match the {output_type.__name__} schema: {problems}"
+        ) from None
     if check is not None:
         check(value)
     return value

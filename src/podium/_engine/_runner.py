@@ -66,8 +66,10 @@ async def execute(
     stop = StopReason.COMPLETED
     try:
         await store.create_run(record)
-        ctx.emit(EventKind.RUN_START, payload={"task": bound(task), "inputs": dict(inputs or {}),
-                                               "runnable": runnable.name})
+        ctx.emit(
+            EventKind.RUN_START,
+            payload={"task": bound(task), "inputs": dict(inputs or {}), "runnable": runnable.name},
+        )
         started = time.time()
         try:
             output = await runnable.invoke(Task(text=task, inputs=dict(inputs or {})), ctx)
@@ -78,16 +80,24 @@ async def execute(
         except Exception as exc:  # a bug or an unexpected failure: recorded, not lost
             stop, error = StopReason.ERROR, f"{type(exc).__name__}: {exc}"
             if not mark_recorded(exc):
-                ctx.emit(EventKind.ERROR, payload={
-                    "error": type(exc).__name__, "message": str(exc),
-                    "traceback": bound("".join(traceback.format_exception(exc)), 8_000)})
+                ctx.emit(
+                    EventKind.ERROR,
+                    payload={
+                        "error": type(exc).__name__,
+                        "message": str(exc),
+                        "traceback": bound("".join(traceback.format_exception(exc)), 8_000),
+                    },
+                )
         state.usage.total.wall_time_s = time.time() - started
         ctx.emit(
             EventKind.RUN_END,
             started_at=started,
-            payload={"stop_reason": str(stop), "error": error,
-                     "output": bound(_output_text(output) or ""),
-                     "usage": state.usage.to_dict()},
+            payload={
+                "stop_reason": str(stop),
+                "error": error,
+                "output": bound(_output_text(output) or ""),
+                "usage": state.usage.to_dict(),
+            },
         )
         await recorder.flush()
         record.status = str(stop)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from podium.result import StopReason
 
 __all__ = ["GuardStop", "mark_recorded"]
 
 
-class GuardStop(Exception):  # noqa: N818 - a signal, not an error
+class GuardStop(Exception):
     """Raised inside the engine to stop a run with a typed, non-error reason."""
 
     def __init__(self, reason: StopReason, detail: str, *, path: str, agent: str) -> None:
@@ -22,8 +24,6 @@ def mark_recorded(exc: BaseException) -> bool:
     """Mark `exc` as logged in the run log; returns True if it already was."""
     if getattr(exc, "_podium_recorded", False):
         return True
-    try:
+    with contextlib.suppress(AttributeError):
         exc._podium_recorded = True  # type: ignore[attr-defined]
-    except AttributeError:
-        pass
     return False

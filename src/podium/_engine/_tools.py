@@ -93,8 +93,12 @@ async def execute_tool(
     ctx.emit(
         EventKind.TOOL_CALL,
         path=path,
-        payload={"tool": tool.name, "call_id": call.id, "arguments": bound(call.arguments),
-                 "effect": tool.effect},
+        payload={
+            "tool": tool.name,
+            "call_id": call.id,
+            "arguments": bound(call.arguments),
+            "effect": tool.effect,
+        },
     )
     ok = False
     malformed = False
@@ -118,8 +122,13 @@ async def execute_tool(
         EventKind.TOOL_RESULT,
         path=path,
         started_at=started,
-        payload={"tool": tool.name, "call_id": call.id, "ok": ok, "malformed": malformed,
-                 "result": text},
+        payload={
+            "tool": tool.name,
+            "call_id": call.id,
+            "ok": ok,
+            "malformed": malformed,
+            "result": text,
+        },
     )
     await ctx.state.recorder.flush()
     return ToolOutcome(text=text, malformed=malformed)

@@ -39,8 +39,9 @@ def _load_sdk() -> Any:
 class AnthropicModel:
     """A model served by the Anthropic Messages API.
 
-    Structured output is left to the prompt (the engine puts the schema there);
-    `ModelRequest.output_schema` is not sent.
+    Structured output is left to the prompt (the engine puts the schema there), so
+    `ModelRequest.output_schema` is not sent; neither is `temperature`, which the
+    current API version rejects.
 
     Args:
         model: the model id, e.g. ``claude-haiku-4-5``.
@@ -150,8 +151,8 @@ class AnthropicModel:
                 {"name": t.name, "description": t.description, "input_schema": t.parameters}
                 for t in request.tools
             ]
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+        # No `temperature`: API version 2026-10-21 (sent by the 2.x SDK, which dropped
+        # the parameter) rejects sampling parameters with a 400, even at their defaults.
         return params
 
     def _response(self, message: Any) -> ModelResponse:

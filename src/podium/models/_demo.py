@@ -41,12 +41,24 @@ def _plan(user: str) -> dict[str, Any]:
         early, late = late[:1], late[1:]
     subtasks: list[dict[str, Any]] = []
     for i, (name, role) in enumerate(early, 1):
-        subtasks.append({"id": f"t{i}", "assignee": name, "depends_on": [],
-                         "instructions": f"As the agent that {role.rstrip('.')}, work on: {goal}"})
+        subtasks.append(
+            {
+                "id": f"t{i}",
+                "assignee": name,
+                "depends_on": [],
+                "instructions": f"As the agent that {role.rstrip('.')}, work on: {goal}",
+            }
+        )
     first_ids = [s["id"] for s in subtasks]
     for j, (name, role) in enumerate(late, len(subtasks) + 1):
-        subtasks.append({"id": f"t{j}", "assignee": name, "depends_on": list(first_ids),
-                         "instructions": f"Using the results so far, {role.rstrip('.')}: {goal}"})
+        subtasks.append(
+            {
+                "id": f"t{j}",
+                "assignee": name,
+                "depends_on": list(first_ids),
+                "instructions": f"Using the results so far, {role.rstrip('.')}: {goal}",
+            }
+        )
     return {"subtasks": subtasks}
 
 
@@ -84,8 +96,10 @@ def _tool_call(request: ModelRequest, task: str) -> ModelResponse | None:
     for i, spec in enumerate(request.tools):
         args = fill_schema(spec.parameters, spec.parameters, _first_line(task, 60))
         if isinstance(args, dict):
-            args = {k: (v.removeprefix(f"{_PREFIX} ") if isinstance(v, str) else v)
-                    for k, v in args.items()}
+            args = {
+                k: (v.removeprefix(f"{_PREFIX} ") if isinstance(v, str) else v)
+                for k, v in args.items()
+            }
         calls.append(ToolCall(id=f"call_{i}", name=spec.name, arguments=json.dumps(args)))
     return ModelResponse(tool_calls=tuple(calls), finish_reason="tool_calls")
 
@@ -97,8 +111,9 @@ def _text(user: str, messages: tuple[Message, ...], agent: str) -> str:
     for m in tool_results:
         parts.append(f"- {m.name} returned: {_first_line(m.content, 100)}")
     results = _section(user, "Results you can use")
-    for label, body in re.findall(r"^### (.+?)\n(.*?)(?=^### |\Z)", results,
-                                  re.MULTILINE | re.DOTALL):
+    for label, body in re.findall(
+        r"^### (.+?)\n(.*?)(?=^### |\Z)", results, re.MULTILINE | re.DOTALL
+    ):
         parts.append(f"- from {label.strip()}: {_first_line(body, 100)}")
     if len(parts) == 1:
         parts.append(f"- a short, deterministic answer about {task[:60]}")

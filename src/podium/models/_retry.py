@@ -39,8 +39,8 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay)
-        base = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+            return float(min(max(retry_after, 0.0), self.max_delay))
+        base = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
         return base * (1 + self.jitter * rng.random())
 
 

@@ -79,7 +79,8 @@ class ScriptedModel:
 
     def __init__(
         self,
-        responses: Sequence[ScriptedResponse] | Mapping[str, Sequence[ScriptedResponse]]
+        responses: Sequence[ScriptedResponse]
+        | Mapping[str, Sequence[ScriptedResponse]]
         | None = None,
         *,
         fn: ResponseFn | None = None,
@@ -146,14 +147,16 @@ class ScriptedModel:
         else:
             calls = (answer,) if isinstance(answer, ToolCall) else tuple(answer)
             calls = tuple(
-                c if c.id else ToolCall(id=f"call_{next(self._ids)}", name=c.name,
-                                        arguments=c.arguments)
+                c
+                if c.id
+                else ToolCall(id=f"call_{next(self._ids)}", name=c.name, arguments=c.arguments)
                 for c in calls
             )
             response = ModelResponse(tool_calls=calls, finish_reason="tool_calls")
         text, finish = response.text, response.finish_reason
-        out_tokens = count_tokens(text) + sum(count_tokens(c.arguments) for c in
-                                              response.tool_calls)
+        out_tokens = count_tokens(text) + sum(
+            count_tokens(c.arguments) for c in response.tool_calls
+        )
         if out_tokens > request.max_tokens and not response.tool_calls:
             text = text.encode()[: request.max_tokens * 4].decode(errors="ignore")
             out_tokens, finish = request.max_tokens, "length"
@@ -161,14 +164,21 @@ class ScriptedModel:
         if response.usage.input_tokens or response.usage.output_tokens:
             usage = response.usage
         elif self.price is not None:
-            usage = Usage(input_tokens=in_tokens, output_tokens=out_tokens,
-                          cost_usd=self.price.cost(in_tokens, out_tokens))
+            usage = Usage(
+                input_tokens=in_tokens,
+                output_tokens=out_tokens,
+                cost_usd=self.price.cost(in_tokens, out_tokens),
+            )
         else:
             usage = cost_of(self.name, in_tokens, out_tokens)
-        return ModelResponse(text=text, tool_calls=response.tool_calls, usage=usage,
-                             model=self.name, finish_reason=finish)
+        return ModelResponse(
+            text=text,
+            tool_calls=response.tool_calls,
+            usage=usage,
+            model=self.name,
+            finish_reason=finish,
+        )
 
     def __repr__(self) -> str:
         mode = "fn" if self.fn else "script" if self._queues is not None else "demo"
         return f"ScriptedModel({self.name!r}, {mode})"
-

@@ -77,8 +77,10 @@ class Orchestrator(RunMixin):
         """Plan, run the subtasks, aggregate."""
         ctx = ctx.as_agent(self.name)
         started = time.time()
-        ctx.emit(EventKind.AGENT_START, payload={"task": bound(task.text, 4_000),
-                                                 "role": self.role, "team": "orchestrator"})
+        ctx.emit(
+            EventKind.AGENT_START,
+            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "orchestrator"},
+        )
         status = "error"
         output: Any = None
         try:
@@ -88,8 +90,11 @@ class Orchestrator(RunMixin):
             status = "ok"
             return output
         finally:
-            ctx.emit(EventKind.AGENT_END, started_at=started,
-                     payload={"status": status, "output": bound(_as_text(output or ""), 4_000)})
+            ctx.emit(
+                EventKind.AGENT_END,
+                started_at=started,
+                payload={"status": status, "output": bound(_as_text(output or ""), 4_000)},
+            )
 
     async def _plan(self, task: Task, ctx: StepContext) -> Plan:
         workers = self.registry.names
@@ -109,8 +114,10 @@ class Orchestrator(RunMixin):
         try:
             plan: Plan = await self.planner.invoke(prompt, plan_ctx, options)
         except OutputValidationError as exc:
-            error = PlanError(f"team {self.name}: the planner {self.planner.name} gave no valid "
-                              f"plan after one correction round: {exc}")
+            error = PlanError(
+                f"team {self.name}: the planner {self.planner.name} gave no valid "
+                f"plan after one correction round: {exc}"
+            )
             mark_recorded(error)
             raise error from None
         ctx.emit(EventKind.PLAN, path=plan_ctx.path, payload={"plan": plan.model_dump()})
@@ -133,14 +140,27 @@ class Orchestrator(RunMixin):
             sub_ctx = ctx.child(f"task[{sub.id}]", agent=worker.name, nest=True)
             async with semaphore:
                 started = time.time()
-                sub_ctx.emit(EventKind.SUBTASK_START, payload={
-                    "id": sub.id, "assignee": sub.assignee, "depends_on": sub.depends_on,
-                    "instructions": bound(sub.instructions, 4_000)})
+                sub_ctx.emit(
+                    EventKind.SUBTASK_START,
+                    payload={
+                        "id": sub.id,
+                        "assignee": sub.assignee,
+                        "depends_on": sub.depends_on,
+                        "instructions": bound(sub.instructions, 4_000),
+                    },
+                )
                 output = await worker.invoke(
                     Task(text=sub.instructions, inputs=task.inputs, context=context), sub_ctx
                 )
-                sub_ctx.emit(EventKind.SUBTASK_END, started_at=started, payload={
-                    "id": sub.id, "assignee": sub.assignee, "output": bound(_as_text(output))})
+                sub_ctx.emit(
+                    EventKind.SUBTASK_END,
+                    started_at=started,
+                    payload={
+                        "id": sub.id,
+                        "assignee": sub.assignee,
+                        "output": bound(_as_text(output)),
+                    },
+                )
             results[sub.id] = output
             done[sub.id].set()
 

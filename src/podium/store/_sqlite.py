@@ -44,10 +44,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-_RUN_COLS = (
-    "run_id, name, task, status, created_at, ended_at, output, error, usage, model, offline"
-)
-_Op = Callable[[sqlite3.Connection], None]
+_RUN_COLS = "run_id, name, task, status, created_at, ended_at, output, error, usage, model, offline"
+_Op = Callable[[sqlite3.Connection], object]
 _STOP = object()
 
 
@@ -131,7 +129,11 @@ class SqliteStore:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executescript("SAVEPOINT schema;" + _SCHEMA + "RELEASE schema;")
+            # One statement at a time: executescript() would commit the open
+            # transaction first, so the version check would run unlocked.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -144,7 +146,8 @@ class SqliteStore:
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def _ensure_started(self) -> None:
@@ -153,10 +156,15 @@ class SqliteStore:
         with self._start_lock:
             if self._writer is not None:
                 return
+            conn: sqlite3.Connection | None = None
             try:
                 conn = self._connect()
                 self._migrate(conn)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, StoreError) as exc:
+                if conn is not None:
+                    conn.close()
+                if isinstance(exc, StoreError):
+                    raise
                 raise StoreError(f"cannot open run store {self.path}: {exc}") from exc
             self._reader = self._connect()
             thread = threading.Thread(
@@ -218,24 +226,26 @@ class SqliteStore:
     async def create_run(self, run: RunRecord) -> None:
         """Record a new run."""
         row = _run_row(run)
-        await self._write(lambda c: c.execute(f"INSERT INTO runs ({_RUN_COLS}) VALUES "
-                                              "(?,?,?,?,?,?,?,?,?,?,?)", row) and None)
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", row
+            )
+        )
 
     async def append(self, events: Sequence[Event]) -> None:
         """Append events durably, all or none."""
         rows = [_event_row(e) for e in events]
         await self._write(
-            lambda c: c.executemany(
-                "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            ) and None
+            lambda c: c.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         )
 
     async def finish_run(self, run: RunRecord) -> None:
         """Store the final state of `run`."""
         row = _run_row(run)
         await self._write(
-            lambda c: c.execute(f"INSERT OR REPLACE INTO runs ({_RUN_COLS}) VALUES "
-                                "(?,?,?,?,?,?,?,?,?,?,?)", row) and None
+            lambda c: c.execute(
+                f"INSERT OR REPLACE INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", row
+            )
         )
 
     async def get_run(self, run_id: str) -> RunRecord | None:
@@ -278,10 +288,19 @@ class SqliteStore:
             ).fetchall()
             return [
                 Event(
-                    run_id=r[0], seq=r[1], path=r[2], parent=r[3], agent=r[4],
-                    kind=EventKind(r[5]), started_at=r[6], ended_at=r[7],
-                    input_tokens=r[8], output_tokens=r[9], cost_usd=r[10],
-                    payload=json.loads(r[11]), v=r[12],
+                    run_id=r[0],
+                    seq=r[1],
+                    path=r[2],
+                    parent=r[3],
+                    agent=r[4],
+                    kind=EventKind(r[5]),
+                    started_at=r[6],
+                    ended_at=r[7],
+                    input_tokens=r[8],
+                    output_tokens=r[9],
+                    cost_usd=r[10],
+                    payload=json.loads(r[11]),
+                    v=r[12],
                 )
                 for r in rows
             ]

@@ -121,7 +121,7 @@ def _build(
             continue
         default = ... if param.default is param.empty else param.default
         fields[pname] = (annotation, default)
-    args_model = create_model(  # type: ignore[call-overload]
+    args_model = create_model(
         f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
     )
     doc = inspect.getdoc(fn) or ""

@@ -1,0 +1,152 @@
+"""Rich renderings of runs for the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from podium.events import Event
+from podium.observe import agent_rows, plan_of, subtask_spans
+from podium.store import RunRecord
+
+__all__ = ["OFFLINE_LABEL", "render_agents", "render_report", "render_runs"]
+
+OFFLINE_LABEL = (
+    "OFFLINE: answers come from podium's built-in scripted model, not a real LLM "
+    "(set OPENAI_API_KEY, ANTHROPIC_API_KEY or PODIUM_MODEL to use one)"
+)
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "—"
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def render_agents(console: Console, events: list[Event]) -> None:
+    """The per-agent table: calls, tokens, cost, latency."""
+    table = Table(title="Per-agent usage", title_justify="left")
+    for col, justify in (
+        ("agent", "left"),
+        ("model calls", "right"),
+        ("tool calls", "right"),
+        ("input tok", "right"),
+        ("output tok", "right"),
+        ("cost USD", "right"),
+        ("p50 latency", "right"),
+        ("p95 latency", "right"),
+        ("errors", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    rows = agent_rows(events)
+    for r in rows:
+        table.add_row(
+            r.agent,
+            str(r.model_calls),
+            str(r.tool_calls),
+            f"{r.input_tokens:,}",
+            f"{r.output_tokens:,}",
+            f"{r.cost_usd:.6f}",
+            f"{r.p50_s * 1000:.1f} ms",
+            f"{r.p95_s * 1000:.1f} ms",
+            str(r.errors),
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        str(sum(r.model_calls for r in rows)),
+        str(sum(r.tool_calls for r in rows)),
+        f"{sum(r.input_tokens for r in rows):,}",
+        f"{sum(r.output_tokens for r in rows):,}",
+        f"{sum(r.cost_usd for r in rows):.6f}",
+        "",
+        "",
+        str(sum(r.errors for r in rows)),
+        style="bold",
+    )
+    console.print(table)
+
+
+def _render_plan(console: Console, events: list[Event]) -> None:
+    plan = plan_of(events)
+    if not plan:
+        return
+    spans = {s.id: s for s in subtask_spans(events)}
+    table = Table(
+        title="Plan (subtasks without dependencies run in parallel)", title_justify="left"
+    )
+    for col in ("id", "assignee", "depends on", "ran (s from start)", "instructions"):
+        table.add_column(col)
+    for sub in plan:
+        span = spans.get(str(sub.get("id")))
+        ran = "not run"
+        if span is not None:
+            end = f"{span.end_s:.2f}" if span.end_s is not None else "…"
+            ran = f"{span.start_s:.2f} → {end}"
+        instructions = str(sub.get("instructions", ""))
+        table.add_row(
+            str(sub.get("id")),
+            str(sub.get("assignee")),
+            ", ".join(sub.get("depends_on", [])) or "—",
+            ran,
+            instructions if len(instructions) < 90 else instructions[:89] + "…",
+        )
+    console.print(table)
+
+
+def render_report(console: Console, run: RunRecord, events: list[Event]) -> None:
+    """A run: header, plan, final answer or error, per-agent table."""
+    if run.offline:
+        console.print(Text(OFFLINE_LABEL, style="bold yellow"))
+    status_style = "green" if run.status == "completed" else "red"
+    console.print(
+        Text.assemble(
+            ("run ", "dim"),
+            (run.run_id, "bold"),
+            ("  ", ""),
+            (run.status, f"bold {status_style}"),
+            (f"  {run.name}", ""),
+            (f"  started {_when(run.created_at)}", "dim"),
+            (f"  model {run.model or '—'}", "dim"),
+        )
+    )
+    console.print(Text.assemble(("task: ", "dim"), run.task))
+    _render_plan(console, events)
+    if run.output is not None:
+        title = "Final answer (offline scripted model)" if run.offline else "Final answer"
+        console.print(Panel(run.output, title=title, title_align="left"))
+    if run.error:
+        console.print(Panel(run.error, title="Error", title_align="left", style="red"))
+    render_agents(console, events)
+    total = run.usage.get("total", {})
+    console.print(
+        f"[dim]wall time {total.get('wall_time_s', 0.0):.2f}s · "
+        f"{total.get('model_calls', 0)} model calls · "
+        f"{total.get('input_tokens', 0) + total.get('output_tokens', 0):,} tokens · "
+        f"${total.get('cost_usd', 0.0):.6f}[/dim]"
+    )
+
+
+def render_runs(console: Console, runs: list[RunRecord]) -> None:
+    """The `podium runs` table."""
+    table = Table(title="Runs (newest first)", title_justify="left")
+    for col in ("run id", "started", "team", "status", "calls", "tokens", "cost USD", "model"):
+        table.add_column(col)
+    for r in runs:
+        total = r.usage.get("total", {})
+        model = r.model + (" (offline)" if r.offline else "")
+        table.add_row(
+            r.run_id,
+            _when(r.created_at),
+            r.name,
+            r.status,
+            str(total.get("model_calls", 0)),
+            f"{total.get('input_tokens', 0) + total.get('output_tokens', 0):,}",
+            f"{total.get('cost_usd', 0.0):.6f}",
+            model,
+        )
+    console.print(table)

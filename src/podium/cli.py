@@ -1,0 +1,253 @@
+"""The `podium` command line: run teams, list and inspect runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from podium._cli_progress import Progress
+from podium._cli_render import OFFLINE_LABEL, render_report, render_runs
+from podium.errors import ConfigError, PodiumError
+from podium.observe import agent_rows
+from podium.result import Result
+from podium.store import RunStore, open_store
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="podium",
+    help="Orchestrate teams of specialized LLM agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DEMO_TASK = "Compare SQLite and PostgreSQL as the database for a small team's internal tool"
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Run store: a SQLite path, sqlite:///PATH or 'memory' "
+        "(default: $PODIUM_STORE or ./.podium/podium.db).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _demo_spec() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (
+        here / "_examples" / "research_team" / "team.yaml",  # installed wheel
+        here.parents[1] / "examples" / "research_team" / "team.yaml",  # source checkout
+    ):
+        if candidate.is_file():
+            return candidate
+    _fail("the demo team spec is missing from this installation (examples/research_team)")
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, str]:
+    inputs: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--input takes KEY=VALUE, got {pair!r}")
+        inputs[key.strip()] = value
+    return inputs
+
+
+async def _run_spec(
+    spec_path: Path,
+    task: str,
+    *,
+    model: str | None,
+    inputs: dict[str, str],
+    store: RunStore,
+    as_json: bool,
+) -> tuple[Result, list[Any]]:
+    from podium.spec import load_spec
+
+    spec = load_spec(spec_path)
+    resolved = spec.resolve_inputs(inputs)
+    team = spec.build(model=model)
+    text = spec.render_task(task, resolved)
+    if as_json or not out.is_terminal:
+        result = await team.run(text, store=store, inputs=resolved)
+    else:
+        with Progress(err, title=f"{spec.name}: {text[:60]}") as progress:
+            result = await team.run(
+                text, store=store, inputs=resolved, listeners=(progress.listener,)
+            )
+    events = await store.events(result.run_id)
+    return result, events
+
+
+def _execute(
+    spec_path: Path,
+    task: str,
+    *,
+    model: str | None,
+    inputs: dict[str, str],
+    store_url: str | None,
+    as_json: bool,
+) -> None:
+    async def go() -> int:
+        store = open_store(store_url)
+        try:
+            result, events = await _run_spec(
+                spec_path, task, model=model, inputs=inputs, store=store, as_json=as_json
+            )
+            if as_json:
+                out.print_json(json.dumps(result.to_dict(), default=str))
+            else:
+                record = await store.get_run(result.run_id)
+                assert record is not None
+                render_report(out, record, events)
+                out.print(f"[dim]details: podium show {result.run_id}[/dim]")
+        finally:
+            await store.close()
+        return 0 if result.ok else 1
+
+    try:
+        code = asyncio.run(go())
+    except ConfigError as exc:  # SpecError included: file:line:column in the message
+        _fail(str(exc))
+    except PodiumError as exc:
+        _fail(str(exc), 1)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="Team spec (YAML).")],
+    task: Annotated[str, typer.Argument(help="What the team should do.")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Use this PROVIDER:NAME for every agent.")
+    ] = None,
+    input_: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="A declared run input, KEY=VALUE (repeatable)."),
+    ] = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Run the team described by SPEC on TASK."""
+    _execute(
+        spec,
+        task,
+        model=model,
+        inputs=_parse_inputs(input_ or []),
+        store_url=store,
+        as_json=as_json,
+    )
+
+
+@app.command()
+def demo(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
+    """Run the example research team (offline, on the scripted model, unless configured)."""
+    spec = _demo_spec()
+    if not as_json:
+        from podium.models import default_model_name
+
+        if default_model_name().startswith("scripted:"):
+            err.print(f"[bold yellow]{OFFLINE_LABEL}[/bold yellow]")
+        out.print(f"[dim]team spec: {spec}[/dim]")
+    _execute(spec, DEMO_TASK, model=None, inputs={}, store_url=store, as_json=as_json)
+
+
+@app.command()
+def runs(
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(help="How many runs to list.")] = 20,
+    store: StoreOpt = None,
+) -> None:
+    """List recent runs, newest first."""
+
+    async def go() -> list[Any]:
+        s = open_store(store)
+        try:
+            return await s.list_runs(limit)
+        finally:
+            await s.close()
+
+    records = _guard(go)
+    if as_json:
+        out.print_json(json.dumps([_record_dict(r) for r in records]))
+    elif not records:
+        out.print("no runs yet — try [bold]podium demo[/bold]")
+    else:
+        render_runs(out, records)
+
+
+@app.command()
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix of one).")],
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Show one run: plan, final answer, per-agent calls, tokens, cost and latency."""
+
+    async def go() -> tuple[Any, list[Any]]:
+        s = open_store(store)
+        try:
+            record = await s.get_run(run_id)
+            return record, (await s.events(record.run_id) if record else [])
+        finally:
+            await s.close()
+
+    record, events = _guard(go)
+    if record is None:
+        _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
+    if as_json:
+        data = _record_dict(record)
+        data["agents"] = [row.to_dict() for row in agent_rows(events)]
+        data["events"] = len(events)
+        out.print_json(json.dumps(data, default=str))
+    else:
+        render_report(out, record, events)
+
+
+def _record_dict(r: Any) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "name": r.name,
+        "task": r.task,
+        "status": r.status,
+        "stop_reason": r.status,
+        "created_at": r.created_at,
+        "ended_at": r.ended_at,
+        "output": r.output,
+        "error": r.error,
+        "usage": r.usage,
+        "model": r.model,
+        "offline": r.offline,
+    }
+
+
+def _guard(fn: Any) -> Any:
+    try:
+        return asyncio.run(fn())
+    except PodiumError as exc:
+        _fail(str(exc), 1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -118,10 +119,12 @@ def render_report(console: Console, run: RunRecord, events: list[Event]) -> None
     _render_plan(console, events)
     if run.output is not None:
         title = "Final answer (offline scripted model)" if run.offline else "Final answer"
-        console.print(Panel(run.output, title=title, title_align="left"))
+        console.print(Panel(Text(run.output), title=title, title_align="left"))
     if run.error:
-        console.print(Panel(run.error, title="Error", title_align="left", style="red"))
+        console.print(Panel(Text(run.error), title="Error", title_align="left", style="red"))
     render_agents(console, events)
+    if run.offline:
+        console.print("[dim]the scripted model has no price, so offline runs cost $0[/dim]")
     total = run.usage.get("total", {})
     console.print(
         f"[dim]wall time {total.get('wall_time_s', 0.0):.2f}s · "
@@ -134,19 +137,26 @@ def render_report(console: Console, run: RunRecord, events: list[Event]) -> None
 def render_runs(console: Console, runs: list[RunRecord]) -> None:
     """The `podium runs` table."""
     table = Table(title="Runs (newest first)", title_justify="left")
-    for col in ("run id", "started", "team", "status", "calls", "tokens", "cost USD", "model"):
-        table.add_column(col)
+    table.add_column("run id", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("team")
+    table.add_column("status", no_wrap=True)
+    table.add_column("calls", justify="right")
+    table.add_column("tokens", justify="right", no_wrap=True)
+    table.add_column("cost USD", justify="right", no_wrap=True)
+    table.add_column("model")
     for r in runs:
         total = r.usage.get("total", {})
         model = r.model + (" (offline)" if r.offline else "")
+        started = dt.datetime.fromtimestamp(r.created_at).strftime("%m-%d %H:%M:%S")
         table.add_row(
             r.run_id,
-            _when(r.created_at),
-            r.name,
+            started,
+            escape(r.name),
             r.status,
             str(total.get("model_calls", 0)),
             f"{total.get('input_tokens', 0) + total.get('output_tokens', 0):,}",
-            f"{total.get('cost_usd', 0.0):.6f}",
-            model,
+            f"{total.get('cost_usd', 0.0):.4f}",
+            escape(model),
         )
     console.print(table)

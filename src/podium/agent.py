@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -81,6 +82,8 @@ class Agent(RunMixin):
     async def invoke(self, task: Task, ctx: StepContext, options: LoopOptions | None = None) -> Any:
         """Do `task` at step `ctx`: the agent's loop, bracketed by start/end events."""
         ctx = ctx if ctx.agent == self.name else ctx.as_agent(self.name)
+        if options is None:
+            options = LoopOptions(output_type=self.output_type)
         started = time.time()
         ctx.emit(
             EventKind.AGENT_START, payload={"task": bound(task.text, 4_000), "role": self.role}
@@ -92,6 +95,9 @@ class Agent(RunMixin):
             return output
         except GuardStop:
             status = "stopped"
+            raise
+        except asyncio.CancelledError:  # e.g. a sibling subtask failed
+            status = "cancelled"
             raise
         except Exception as exc:
             status = "error"

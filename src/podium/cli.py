@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from podium._cli_progress import Progress
-from podium._cli_render import OFFLINE_LABEL, render_report, render_runs
+from podium._cli_render import render_report, render_runs
 from podium.errors import ConfigError, PodiumError
 from podium.observe import agent_rows
 from podium.result import Result
@@ -28,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+if not out.is_terminal:  # piped output: wide enough for the tables, never wrapped at 80
+    out.width = max(out.width, 140)
 err = Console(stderr=True)
 
 DEMO_TASK = "Compare SQLite and PostgreSQL as the database for a small team's internal tool"
@@ -111,7 +113,7 @@ def _execute(
                 spec_path, task, model=model, inputs=inputs, store=store, as_json=as_json
             )
             if as_json:
-                out.print_json(json.dumps(result.to_dict(), default=str))
+                _print_json(result.to_dict())
             else:
                 record = await store.get_run(result.run_id)
                 assert record is not None
@@ -160,11 +162,7 @@ def demo(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     """Run the example research team (offline, on the scripted model, unless configured)."""
     spec = _demo_spec()
     if not as_json:
-        from podium.models import default_model_name
-
-        if default_model_name().startswith("scripted:"):
-            err.print(f"[bold yellow]{OFFLINE_LABEL}[/bold yellow]")
-        out.print(f"[dim]team spec: {spec}[/dim]")
+        out.print(f"[dim]team spec: {spec}[/dim]", highlight=False)
     _execute(spec, DEMO_TASK, model=None, inputs={}, store_url=store, as_json=as_json)
 
 
@@ -185,7 +183,7 @@ def runs(
 
     records = _guard(go)
     if as_json:
-        out.print_json(json.dumps([_record_dict(r) for r in records]))
+        _print_json([_record_dict(r) for r in records])
     elif not records:
         out.print("no runs yet — try [bold]podium demo[/bold]")
     else:
@@ -215,7 +213,7 @@ def show(
         data = _record_dict(record)
         data["agents"] = [row.to_dict() for row in agent_rows(events)]
         data["events"] = len(events)
-        out.print_json(json.dumps(data, default=str))
+        _print_json(data)
     else:
         render_report(out, record, events)
 
@@ -235,6 +233,10 @@ def _record_dict(r: Any) -> dict[str, Any]:
         "model": r.model,
         "offline": r.offline,
     }
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _guard(fn: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from email.utils import formatdate
@@ -234,7 +235,7 @@ async def test_client_errors_fail_at_once_without_leaking_the_key(
     assert (error.status, error.retryable, error.attempts) == (status, False, 1)
     assert len(server.requests) == 1 and sleeps.waits == []
     assert KEY not in str(error) and "0123456789abcdef" not in repr(error.args)
-    assert error.__cause__ is None and error.__suppress_context__
+    assert error.__cause__ is None and error.__context__ is None
 
 
 async def test_timeout_is_retryable_without_status(
@@ -272,3 +273,9 @@ def test_resolve_model(monkeypatch: pytest.MonkeyPatch) -> None:
     model = resolve_model("anthropic:claude-sonnet-4-5")
     assert isinstance(model, RetryingModel) and isinstance(model.model, AnthropicModel)
     assert model.name == "anthropic:claude-sonnet-4-5"
+
+
+def test_missing_sdk_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anthropic", None)
+    with pytest.raises(ConfigError, match=r"pip install 'podium\[anthropic\]'"):
+        AnthropicModel(model="claude-haiku-4-5", api_key=KEY)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from email.utils import formatdate
@@ -224,7 +226,7 @@ async def test_401_fails_at_once_without_leaking_the_key(
     assert (error.status, error.retryable, error.attempts) == (401, False, 1)
     assert len(server.requests) == 1 and sleeps.waits == []
     assert KEY not in str(error) and KEY not in repr(error.args)
-    assert error.__cause__ is None and error.__suppress_context__
+    assert error.__cause__ is None and error.__context__ is None
     assert "check the API key" in str(error)
 
 
@@ -275,6 +277,7 @@ def test_resolve_model(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(model, RetryingModel) and isinstance(model.model, OpenAIModel)
     assert model.name == "openai:gpt-4o-mini" and model.policy.max_attempts == 2
     assert resolve_model(model) is model
+    assert resolve_model("scripted:demo").offline
     for bad in ("gpt-4o", "mistral:large", "openai:"):
         with pytest.raises(ConfigError, match="openai, anthropic, scripted"):
             resolve_model(bad)
@@ -304,3 +307,22 @@ def test_openai_hosts_get_max_completion_tokens(monkeypatch: pytest.MonkeyPatch)
 def test_real_network_is_blocked() -> None:
     with socket.socket() as sock, pytest.raises(RuntimeError, match="network blocked"):
         sock.connect(("192.0.2.1", 443))
+
+
+def test_model_is_reusable_across_event_loops(server: WireServer) -> None:
+    # run_sync starts a new loop per run; one resolved model must serve them all
+    server.reply(Reply(body=openai_completion("one")), Reply(body=openai_completion("two")))
+    model = OpenAIModel(model="gpt-4o-mini", api_key=KEY, base_url=server.openai_base_url)
+    assert asyncio.run(model.request(HELLO)).text == "one"
+
+    async def second() -> str:
+        async with model:
+            return (await model.request(HELLO)).text
+
+    assert asyncio.run(second()) == "two"
+
+
+def test_missing_sdk_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(ConfigError, match=r"pip install 'podium\[openai\]'"):
+        OpenAIModel(model="gpt-4o-mini", api_key=KEY)

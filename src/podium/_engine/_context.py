@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Recorder:
         self.listeners = listeners
         self._seq = 0
         self._pending: list[Event] = []
+        self._inflight: set[asyncio.Future[None]] = set()
 
     def emit(
         self,
@@ -92,11 +94,23 @@ class Recorder:
         return event
 
     async def flush(self) -> None:
-        """Write every pending event; returns once they are durable."""
-        if not self._pending:
+        """Write every pending event; returns once everything emitted so far is durable.
+
+        Parallel steps share this recorder, so a batch may hold another step's
+        events: flush waits for every append in flight, not only its own.
+        """
+        if self._pending:
+            batch, self._pending = self._pending, []
+            write = asyncio.ensure_future(self.store.append(batch))
+            self._inflight.add(write)
+            write.add_done_callback(self._inflight.discard)
+        if not self._inflight:
             return
-        batch, self._pending = self._pending, []
-        await self.store.append(batch)
+        waiting = set(self._inflight)
+        # wait(), not gather(): a cancelled step must not cancel others' writes
+        await asyncio.wait(waiting)
+        for written in waiting:
+            written.result()  # raises the store's error, if any
 
 
 @dataclass(slots=True, kw_only=True)

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from podium._engine._context import Listener, Recorder, RunState, StepContext, Task, bound
 from podium._engine._signals import GuardStop, mark_recorded
-from podium.errors import PodiumError
+from podium.errors import ConfigError, PodiumError
 from podium.events import EventKind
 from podium.result import Result, StopReason
 from podium.store import RunRecord, RunStore, open_store
@@ -54,6 +54,8 @@ async def execute(
     max_concurrency: int = 8,
 ) -> Result:
     """Run `runnable` on `task`, recording every step in `store`."""
+    if max_concurrency < 1:  # a zero-slot semaphore would wait forever
+        raise ConfigError(f"max_concurrency must be at least 1, not {max_concurrency}")
     own_store = store is None
     store = store if store is not None else open_store()
     run_id = run_id or new_run_id()

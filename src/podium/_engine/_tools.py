@@ -110,6 +110,8 @@ async def execute_tool(
             "handler; the call was not executed."
         )
     else:
+        if tool.effect == "write":  # the call is on record before its side effect happens
+            await ctx.state.recorder.flush()
         tool_ctx = ToolContext(run_id=ctx.run_id, step=path, agent=ctx.agent)
         try:
             text = bound(_render(await tool.call(args, tool_ctx)))

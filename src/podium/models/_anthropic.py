@@ -109,6 +109,9 @@ class AnthropicModel:
         if client is not None:
             await client.close()
 
+    def __repr__(self) -> str:  # never shows the key
+        return f"AnthropicModel({self.name!r})"
+
     async def __aenter__(self) -> AnthropicModel:
         return self
 
@@ -127,15 +130,19 @@ class AnthropicModel:
         try:
             message = await self._get_client().messages.create(**params)
         except (sdk.AnthropicError, ValueError) as exc:
-            raise to_provider_error(
+            error = to_provider_error(
                 exc,
                 sdk=sdk,
                 provider=self._provider,
                 model=self._model,
                 secret=self._api_key,
                 timeout=self._timeout,
-            ) from None
-        return self._response(message)
+            )
+        else:
+            return self._response(message)
+        # Raised outside the except block so neither __cause__ nor __context__ holds
+        # the SDK exception, whose request carries the API key.
+        raise error
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system")

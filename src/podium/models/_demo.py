@@ -104,6 +104,14 @@ def _tool_call(request: ModelRequest, task: str) -> ModelResponse | None:
     return ModelResponse(tool_calls=tuple(calls), finish_reason="tool_calls")
 
 
+def _gist(body: str) -> str:
+    """The most informative line of a result: its first bullet, else its first line."""
+    lines = [ln.strip() for ln in body.strip().splitlines() if ln.strip()]
+    bullets = [ln[2:] for ln in lines if ln.startswith("- ")]
+    line = bullets[0] if bullets else (lines[0] if lines else "")
+    return _first_line(line.removeprefix(_PREFIX).strip(), 140)
+
+
 def _text(user: str, messages: tuple[Message, ...], agent: str) -> str:
     task = _first_line(user.split("\n## ", 1)[0], 160)
     parts = [f"{_PREFIX} {agent or 'agent'} on “{task}”:"]
@@ -114,7 +122,7 @@ def _text(user: str, messages: tuple[Message, ...], agent: str) -> str:
     for label, body in re.findall(
         r"^### (.+?)\n(.*?)(?=^### |\Z)", results, re.MULTILINE | re.DOTALL
     ):
-        parts.append(f"- from {label.strip()}: {_first_line(body, 100)}")
+        parts.append(f"- from {label.split(':')[0].strip()}: {_gist(body)}")
     if len(parts) == 1:
         parts.append(f"- a short, deterministic answer about {task[:60]}")
     return "\n".join(parts)

@@ -121,6 +121,9 @@ class OpenAIModel:
         if client is not None:
             await client.close()
 
+    def __repr__(self) -> str:  # never shows the key
+        return f"OpenAIModel({self.name!r})"
+
     async def __aenter__(self) -> OpenAIModel:
         return self
 
@@ -139,15 +142,19 @@ class OpenAIModel:
         try:
             completion = await self._get_client().chat.completions.create(**params)
         except (sdk.OpenAIError, ValueError) as exc:
-            raise to_provider_error(
+            error = to_provider_error(
                 exc,
                 sdk=sdk,
                 provider=self._provider,
                 model=self._model,
                 secret=self._api_key,
                 timeout=self._timeout,
-            ) from None
-        return self._response(completion)
+            )
+        else:
+            return self._response(completion)
+        # Raised outside the except block so neither __cause__ nor __context__ holds
+        # the SDK exception, whose request carries the API key.
+        raise error
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         params: dict[str, Any] = {

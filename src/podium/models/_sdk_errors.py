@@ -92,7 +92,8 @@ def to_provider_error(
 
     The message is built from the status and a short scrubbed excerpt of the
     error body, never from the SDK's own message (which may echo request data);
-    callers raise it ``from None`` so the SDK exception is not chained either.
+    callers raise it outside their ``except`` block so the SDK exception (whose
+    request carries the key) is not chained to it either.
     """
     if isinstance(exc, sdk.APIStatusError):
         status = int(exc.status_code)

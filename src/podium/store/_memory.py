@@ -46,7 +46,8 @@ class MemoryStore:
 
     async def events(self, run_id: str) -> list[Event]:
         """Every event of a run, in order."""
-        return list(self._events.get(run_id, []))
+        # by seq, like SqliteStore: concurrent appends may arrive out of order
+        return sorted(self._events.get(run_id, []), key=lambda e: e.seq)
 
     async def close(self) -> None:
         """Nothing to release."""

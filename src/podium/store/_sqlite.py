@@ -8,6 +8,7 @@ fsyncs while each `append` still returns only after its events are committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import sqlite3
@@ -94,9 +95,19 @@ def _event_row(e: Event) -> tuple[Any, ...]:
         e.input_tokens,
         e.output_tokens,
         e.cost_usd,
-        e.payload_json(),
+        _payload_text(e),
         e.v,
     )
+
+
+def _payload_text(e: Event) -> str:
+    text = e.payload_json()
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # lone surrogates (e.g. from decoded JSON): keep escaped
+            text = json.dumps(e.payload, separators=(",", ":"), default=str)
+    return text
 
 
 class SqliteStore:
@@ -191,17 +202,28 @@ class SqliteStore:
                 return
 
     def _commit(self, conn: sqlite3.Connection, work: list[Any]) -> None:
-        error: Exception | None = None
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op, _, _ in work:
-                op(conn)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK") if conn.in_transaction else None
-            error = StoreError(f"run store {self.path}: write failed: {exc}")
-        for _, fut, loop in work:
-            loop.call_soon_threadsafe(_settle, fut, error)
+            _transaction(conn, [op for op, _, _ in work])
+            errors: list[Exception | None] = [None] * len(work)
+        except Exception as exc:
+            # One bad write must not fail the others grouped with it, nor kill
+            # this thread (every later write would then wait forever).
+            if len(work) == 1:
+                errors = [self._write_error(exc)]
+            else:
+                errors = []
+                for op, _, _ in work:
+                    try:
+                        _transaction(conn, [op])
+                        errors.append(None)
+                    except Exception as one:
+                        errors.append(self._write_error(one))
+        for (_, fut, loop), error in zip(work, errors, strict=True):
+            with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
+                loop.call_soon_threadsafe(_settle, fut, error)
+
+    def _write_error(self, exc: Exception) -> StoreError:
+        return StoreError(f"run store {self.path}: write failed: {type(exc).__name__}: {exc}")
 
     async def _write(self, op: _Op) -> None:
         self._ensure_started()
@@ -254,9 +276,10 @@ class SqliteStore:
         def q(c: sqlite3.Connection) -> RunRecord | None:
             row = c.execute(f"SELECT {_RUN_COLS} FROM runs WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
+                # substr, not LIKE: LIKE ignores case, and ids are case-sensitive
                 rows = c.execute(
-                    f"SELECT {_RUN_COLS} FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
-                    (run_id.replace("%", "\\%").replace("_", "\\_") + "%",),
+                    f"SELECT {_RUN_COLS} FROM runs WHERE substr(run_id, 1, ?) = ? LIMIT 2",
+                    (len(run_id), run_id),
                 ).fetchall()
                 row = rows[0] if len(rows) == 1 else None
             return _run_from_row(row) if row is not None else None
@@ -319,6 +342,18 @@ class SqliteStore:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def _transaction(conn: sqlite3.Connection, ops: list[_Op]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for op in ops:
+            op(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _settle(fut: asyncio.Future[None], error: Exception | None) -> None:

@@ -1,0 +1,546 @@
+"""YAML team specs: exact error positions, safe loading, building and running a team."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podium import MemoryStore, Orchestrator, StopReason, Tool
+from podium.errors import ConfigError, SpecError
+from podium.models._pricing import get_price
+from podium.spec import TeamSpec, load_spec, parse_spec
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "research_team" / "team.yaml"
+
+TEAM = """\
+    team:
+      pattern: orchestrator
+      planner: lead
+      workers: [researcher, writer]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _restore_modules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Forget tool modules a test imported from its folders; check sys.path is restored."""
+    before_modules = set(sys.modules)
+    before_path = list(sys.path)
+    yield
+    roots = (tmp_path_factory.getbasetemp().resolve(), EXAMPLE.parent)
+    for name in set(sys.modules) - before_modules:
+        origin = getattr(sys.modules[name], "__file__", None) or ""
+        if any(Path(origin).resolve().is_relative_to(root) for root in roots if origin):
+            del sys.modules[name]
+    assert sys.path == before_path
+
+
+def write(tmp_path: Path, text: str, name: str = "team.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def spec_error(tmp_path: Path, text: str) -> tuple[SpecError, Path]:
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return info.value, path
+
+
+def agents_spec(agents: str, team: str = TEAM) -> str:
+    agents = textwrap.indent(textwrap.dedent(agents), "  ")
+    return f"version: 1\nname: t\nagents:\n{agents}{textwrap.dedent(team)}"
+
+
+# --- YAML syntax -------------------------------------------------------------------------
+
+
+def test_bad_indentation_points_at_the_offending_line(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        """\
+        version: 1
+        name: t
+        agents:
+          lead:
+            role: plans
+           instructions: oops
+        """,
+    )
+    assert (exc.line, exc.column) == (6, 4)
+    assert str(exc).startswith(f"{path}:6:4: invalid YAML: ")
+    assert "check the indentation" in str(exc)
+
+
+def test_tab_indentation_is_reported_with_a_hint(tmp_path: Path) -> None:
+    exc, path = spec_error(tmp_path, "version: 1\nagents:\n\tlead: {}\n")
+    assert str(exc).startswith(f"{path}:3:1: invalid YAML: ")
+    assert "not tabs" in exc.message
+
+
+def test_unclosed_quote_names_where_the_string_started(tmp_path: Path) -> None:
+    exc, _ = spec_error(tmp_path, "version: 1\nname: 'abc\nagents: {}\n")
+    assert (exc.line, exc.column) == (4, 1)  # where the scanner gave up: end of file
+    assert "quoted scalar at line 2, column 7" in exc.message
+
+
+def test_empty_file_and_non_mapping_top_level(tmp_path: Path) -> None:
+    exc, path = spec_error(tmp_path, "# only a comment\n")
+    assert str(exc) == (
+        f"{path}:1:1: the spec is empty; expected a mapping with version, name, agents and team"
+    )
+    exc, path = spec_error(tmp_path, "- a\n- b\n")
+    assert str(exc) == (
+        f"{path}:1:1: the spec must be a mapping with version, name, agents and team, not a list"
+    )
+
+
+def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            """\
+            lead: {role: a}
+            researcher: {}
+            writer: {}
+            lead: {role: b}
+            """
+        ),
+    )
+    assert str(exc) == f"{path}:7:3: duplicate key 'lead' in agents (first at line 4)"
+    assert exc.key == "agents.lead"
+
+
+# --- safety ------------------------------------------------------------------------------
+
+
+def test_python_tags_are_rejected_without_running_anything(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    exc, path = spec_error(
+        tmp_path,
+        f"""\
+        version: 1
+        name: !!python/object/apply:os.system ["touch {marker}"]
+        """,
+    )
+    assert str(exc).startswith(
+        f"{path}:2:7: name: unsupported YAML tag '!!python/object/apply:os.system'"
+    )
+    assert exc.key == "name"
+    assert not marker.exists()
+
+
+def test_custom_tags_are_rejected(tmp_path: Path) -> None:
+    exc, _ = spec_error(tmp_path, "version: 1\nname: t\ndescription: !include other.yaml\n")
+    assert (exc.line, exc.column, exc.key) == (3, 14, "description")
+    assert "unsupported YAML tag '!include'" in exc.message
+
+
+def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
+    lines = ["version: 1", 'x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"x-{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(SpecError, match="more than 100000 YAML nodes") as info:
+        load_spec(path)
+    assert time.perf_counter() - started < 1.0
+    assert info.value.line is not None
+
+
+def test_recursive_alias_and_deep_nesting_are_refused(tmp_path: Path) -> None:
+    exc, _ = spec_error(tmp_path, "version: 1\nx-a: &a [1, *a]\n")
+    assert "alias refers to a node that contains it" in exc.message
+    with pytest.raises(SpecError, match="nested more than 64 levels"):
+        parse_spec("a: " + "[" * 500 + "]" * 500)
+
+
+def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text("version: 1\n" + "# padding\n" * 120_000, encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(SpecError, match="larger than 1024 KiB") as info:
+        load_spec(path)
+    assert time.perf_counter() - started < 0.5
+    assert info.value.file == str(path)
+    with pytest.raises(SpecError, match="larger than 1024 KiB"):
+        parse_spec("#" * ((1 << 20) + 1))
+
+
+# --- schema errors -----------------------------------------------------------------------
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            """\
+            lead: {}
+            researcher:
+              role: finds sources
+              instructons: search first
+            writer: {}
+            """
+        ),
+    )
+    assert str(exc) == (
+        f"{path}:7:5: unknown key 'instructons' in agents.researcher (did you mean 'instructions'?)"
+    )
+    assert exc.key == "agents.researcher.instructons"
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    exc, path = spec_error(tmp_path, "version: 1\nname: t\nagent: {}\n")
+    assert str(exc) == f"{path}:3:1: unknown key 'agent' in the spec (did you mean 'agents'?)"
+
+
+def test_wrong_type_points_at_the_value(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            """\
+            lead: {}
+            researcher:
+              max_turns: many
+            writer: {}
+            """
+        ),
+    )
+    assert str(exc) == f"{path}:6:16: agents.researcher.max_turns: expected an integer, got 'many'"
+    assert exc.key == "agents.researcher.max_turns"
+
+
+def test_missing_required_key_points_at_the_parent_mapping(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            "lead: {}\n",
+            """\
+            team:
+              pattern: orchestrator
+              workers: [lead]
+            """,
+        ),
+    )
+    assert str(exc) == f"{path}:6:3: missing required key 'planner' in team"
+    assert exc.key == "team.planner"
+
+
+def test_unknown_pattern_is_reported_at_its_value(tmp_path: Path) -> None:
+    exc, _ = spec_error(
+        tmp_path,
+        agents_spec(
+            "lead: {}\n", "team: {pattern: orchestrater, planner: lead, workers: [lead]}\n"
+        ),
+    )
+    assert (exc.line, exc.column, exc.key) == (5, 17, "team.pattern")
+    assert "unknown pattern 'orchestrater' (did you mean 'orchestrator'?)" in exc.message
+
+
+def test_unsupported_version(tmp_path: Path) -> None:
+    exc, path = spec_error(tmp_path, "version: 2\nname: t\n")
+    assert str(exc) == (
+        f"{path}:1:10: version: unsupported spec version 2; this podium reads version 1"
+    )
+
+
+def test_model_with_unknown_provider(tmp_path: Path) -> None:
+    exc, _ = spec_error(
+        tmp_path,
+        agents_spec(
+            """\
+            lead: {model: "opnai:gpt-4o"}
+            researcher: {}
+            writer: {}
+            """
+        ),
+    )
+    assert (exc.line, exc.column, exc.key) == (4, 17, "agents.lead.model")
+    assert "unknown model 'opnai:gpt-4o' (did you mean 'openai:gpt-4o'?)" in exc.message
+
+
+def test_missing_agent_reference_suggests_the_close_one(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            """\
+            lead: {}
+            researcher: {}
+            writer: {}
+            """,
+            """\
+            team:
+              pattern: orchestrator
+              planner: lead
+              workers: [researcher, writter]
+            """,
+        ),
+    )
+    assert str(exc) == (
+        f"{path}:10:25: team.workers[1]: no agent named 'writter' (did you mean 'writer'?)"
+    )
+    assert exc.key == "team.workers[1]"
+
+
+def test_undefined_planner_and_doubly_listed_worker(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            "lead: {}\n", "team: {pattern: orchestrator, planner: boss, workers: [lead]}\n"
+        ),
+    )
+    assert str(exc) == f"{path}:5:40: team.planner: no agent named 'boss'; defined agents: lead"
+    exc, path = spec_error(
+        tmp_path,
+        agents_spec(
+            "lead: {}\n", "team: {pattern: orchestrator, planner: lead, workers: [lead, lead]}\n"
+        ),
+    )
+    assert str(exc) == f"{path}:5:62: team.workers[1]: 'lead' is listed twice"
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+def tool_spec(tool_path: str) -> str:
+    return agents_spec(
+        f"""\
+        lead: {{}}
+        researcher:
+          tools: ["{tool_path}"]
+        writer: {{}}
+        """
+    )
+
+
+def test_tool_module_not_found(tmp_path: Path) -> None:
+    exc, path = spec_error(tmp_path, tool_spec("no_such_module_xyz:search"))
+    assert str(exc) == (
+        f"{path}:6:13: agents.researcher.tools[0]: cannot import tool "
+        "'no_such_module_xyz:search': module 'no_such_module_xyz' not found "
+        "(looked in the spec's folder and sys.path)"
+    )
+    assert exc.key == "agents.researcher.tools[0]"
+
+
+def test_tool_attribute_missing_suggests_the_close_one(tmp_path: Path) -> None:
+    (tmp_path / "spec_tools_attr.py").write_text("def search_web(q: str) -> str:\n    return q\n")
+    exc, path = spec_error(tmp_path, tool_spec("spec_tools_attr:serch_web"))
+    assert str(exc) == (
+        f"{path}:6:13: agents.researcher.tools[0]: cannot import tool "
+        "'spec_tools_attr:serch_web': module 'spec_tools_attr' has no attribute 'serch_web' "
+        "(did you mean 'search_web'?)"
+    )
+
+
+def test_tool_that_is_not_callable_or_badly_written(tmp_path: Path) -> None:
+    (tmp_path / "spec_tools_nc.py").write_text("LIMIT = 3\n")
+    exc, _ = spec_error(tmp_path, tool_spec("spec_tools_nc:LIMIT"))
+    assert exc.message.endswith("'LIMIT' is int, not a function or podium.Tool")
+    exc, _ = spec_error(tmp_path, tool_spec("spec_tools_nc.LIMIT"))
+    assert (exc.line, exc.column) == (6, 13)
+    assert "must look like 'package.module:function'" in exc.message
+
+
+def test_tool_module_that_fails_to_import(tmp_path: Path) -> None:
+    (tmp_path / "spec_tools_broken.py").write_text("raise RuntimeError('boom')\n")
+    exc, _ = spec_error(tmp_path, tool_spec("spec_tools_broken:x"))
+    assert "importing 'spec_tools_broken' failed: RuntimeError: boom" in exc.message
+
+
+def test_tool_module_next_to_another_spec_is_not_confused(tmp_path: Path) -> None:
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "spec_tools_twin.py").write_text(
+            f"def search(q: str) -> str:\n    return {folder!r}\n"
+        )
+        write(tmp_path / folder, tool_spec("spec_tools_twin:search"))
+    first = load_spec(tmp_path / "one" / "team.yaml").build()
+    assert first.workers[0].tools[0]("x") == "one"
+    with pytest.raises(SpecError, match="a different module 'spec_tools_twin' is already imported"):
+        load_spec(tmp_path / "two" / "team.yaml")
+
+
+def test_tool_from_a_package_next_to_the_spec(tmp_path: Path) -> None:
+    (tmp_path / "spec_pkg").mkdir()
+    (tmp_path / "spec_pkg" / "__init__.py").write_text("")
+    (tmp_path / "spec_pkg" / "tools.py").write_text(
+        "class Kit:\n    @staticmethod\n    def search(q: str) -> str:\n        return q\n"
+    )
+    spec = load_spec(write(tmp_path, tool_spec("spec_pkg.tools:Kit.search")))
+    assert [t.name for t in spec.build().workers[0].tools] == ["search"]
+
+
+def test_spec_made_in_code_is_checked_at_build() -> None:
+    spec = TeamSpec.model_validate(
+        {
+            "version": 1,
+            "name": "t",
+            "agents": {"lead": {}, "writer": {"tools": ["json:dumps"]}},
+            "team": {"pattern": "orchestrator", "planner": "lead", "workers": ["writr"]},
+        }
+    )
+    with pytest.raises(SpecError, match=r"team.workers\[0\]: no agent named 'writr'") as info:
+        spec.build()
+    assert (info.value.file, info.value.line) == ("<spec>", None)
+
+
+# --- a valid spec ------------------------------------------------------------------------
+
+VALID = """\
+version: 1
+name: research-team
+description: researches and writes
+defaults:
+  model: scripted:demo
+  max_turns: 5
+  max_tokens: 500
+inputs:
+  topic: {description: what to research}
+  audience: {default: engineers}
+x-common: &common
+  temperature: 0.3
+agents:
+  lead:
+    role: plans the work and writes the final answer
+  researcher:
+    <<: *common
+    role: finds sources
+    instructions: Search, then list facts.
+    tools: ["spec_tools_ok:search_notes", "spec_tools_ok:word_count"]
+    max_turns: 3
+  writer:
+    role: writes the report from the findings
+    model: scripted:writer
+team:
+  pattern: orchestrator
+  planner: lead
+  workers: [researcher, writer]
+  max_concurrency: 2
+prices:
+  "openai:spec-test-finetune": {input: 1.5, output: 2.5}
+"""
+
+TOOLS = '''\
+from podium import tool
+
+
+@tool
+def search_notes(query: str) -> list[str]:
+    """Search the notes."""
+    return [f"note about {query}"]
+
+
+def word_count(text: str) -> int:
+    """Count the words in a text."""
+    return len(text.split())
+'''
+
+
+@pytest.fixture
+def valid_spec(tmp_path: Path) -> TeamSpec:
+    (tmp_path / "spec_tools_ok.py").write_text(TOOLS, encoding="utf-8")
+    return load_spec(write(tmp_path, VALID))
+
+
+def test_valid_spec_builds_the_team(valid_spec: TeamSpec) -> None:
+    team = valid_spec.build()
+    assert isinstance(team, Orchestrator)
+    assert (team.name, team.role) == ("research-team", "researches and writes")
+    assert team.planner.name == "lead" and team.aggregator is None
+    assert team.max_concurrency == 2
+    researcher, writer = team.workers
+    assert researcher.role == "finds sources"
+    assert [t.name for t in researcher.tools] == ["search_notes", "word_count"]
+    assert all(isinstance(t, Tool) for t in researcher.tools)
+    assert (researcher.max_turns, researcher.max_tokens, researcher.temperature) == (3, 500, 0.3)
+    assert (researcher.model, writer.model, team.planner.model) == (
+        "scripted:demo",
+        "scripted:writer",
+        "scripted:demo",
+    )
+    assert writer.max_turns == 5 and writer.temperature is None
+
+
+def test_valid_spec_runs_offline_end_to_end(valid_spec: TeamSpec) -> None:
+    inputs = valid_spec.resolve_inputs({"topic": "sqlite"})
+    task = valid_spec.render_task("Write about {topic} for {audience}.", inputs)
+    assert task == "Write about sqlite for engineers."
+    result = valid_spec.build().run_sync(task, store=MemoryStore(), inputs=inputs)
+    assert result.stop_reason == StopReason.COMPLETED
+    assert result.output
+
+
+def test_build_model_override(valid_spec: TeamSpec) -> None:
+    team = valid_spec.build(model="scripted:other")
+    assert {w.model for w in team.workers} | {team.planner.model} == {"scripted:other"}
+    with pytest.raises(ConfigError, match="unknown model 'gpt-4o'"):
+        valid_spec.build(model="gpt-4o")
+
+
+def test_model_defaults_to_default_model_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("PODIUM_MODEL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    spec = parse_spec(agents_spec("lead: {}\nresearcher: {}\nwriter: {}\n"))
+    assert spec.build().planner.model == "scripted:demo"
+    monkeypatch.setenv("PODIUM_MODEL", "scripted:env")
+    assert spec.build().planner.model == "scripted:env"
+
+
+def test_prices_are_applied(valid_spec: TeamSpec) -> None:
+    valid_spec.build()
+    price = get_price("openai:spec-test-finetune")
+    assert price is not None and (price.input, price.output) == (1.5, 2.5)
+
+
+def test_example_spec_loads_and_runs() -> None:
+    spec = load_spec(EXAMPLE)
+    result = spec.build(model="scripted:demo").run_sync("SQLite or Postgres?", store=MemoryStore())
+    assert result.stop_reason == StopReason.COMPLETED
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def test_missing_required_input_points_at_inputs_key(valid_spec: TeamSpec, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        valid_spec.resolve_inputs({})
+    assert str(info.value) == (
+        f"{tmp_path / 'team.yaml'}:8:1: missing required input 'topic' (what to research)"
+    )
+    assert info.value.key == "inputs.topic"
+
+
+def test_unknown_input_is_an_error(valid_spec: TeamSpec) -> None:
+    with pytest.raises(SpecError, match=r"unknown input 'topik' \(did you mean 'topic'\?\)") as i:
+        valid_spec.resolve_inputs({"topic": "x", "topik": "y"})
+    assert (i.value.line, i.value.column, i.value.key) == (8, 1, "inputs.topik")
+
+
+def test_resolve_inputs_applies_defaults(valid_spec: TeamSpec) -> None:
+    assert valid_spec.resolve_inputs({"topic": "x"}) == {"topic": "x", "audience": "engineers"}
+    assert valid_spec.resolve_inputs({"topic": "x", "audience": "cats"})["audience"] == "cats"
+
+
+def test_render_task_is_a_plain_substitution(valid_spec: TeamSpec) -> None:
+    render = valid_spec.render_task
+    assert render("{topic} / {unknown} / {topic.__class__} / {0}", {"topic": "T"}) == (
+        "T / {unknown} / {topic.__class__} / {0}"
+    )
+    # substituted values are not expanded again
+    assert render("{topic}", {"topic": "{audience}"}) == "{audience}"
+    assert render("for {audience}", {}) == "for engineers"
+
+
+def test_input_with_default_and_required_is_contradictory(tmp_path: Path) -> None:
+    exc, path = spec_error(
+        tmp_path, "version: 1\nname: t\ninputs:\n  topic: {required: true, default: x}\n"
+    )
+    assert str(exc) == (
+        f"{path}:4:10: inputs.topic: an input with a default is not required; drop one of the two"
+    )

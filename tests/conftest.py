@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,3 +40,13 @@ def _guarded(real: Any) -> Any:
 def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_circuit_breakers() -> Iterator[None]:
+    """Circuit breakers are shared per process; each test starts with closed ones."""
+    from podium.models._circuit import reset_shared_breakers
+
+    reset_shared_breakers()
+    yield
+    reset_shared_breakers()

@@ -8,7 +8,12 @@ from podium._engine._context import MAX_TEXT_CHARS, StepContext, Task
 from podium._engine._runner import Runnable
 from podium.agent import Agent
 from podium.errors import (
+    AllModelsFailed,
+    BlackboardConflict,
+    BlackboardError,
+    CircuitOpen,
     ConfigError,
+    HandoffError,
     IncompleteResponse,
     OutputValidationError,
     PlanError,
@@ -20,9 +25,28 @@ from podium.errors import (
     ToolError,
 )
 from podium.events import Event, EventKind
+from podium.memory import Blackboard, Entry, EntryStatus
 from podium.messages import Message, ToolCall, ToolSpec
-from podium.models import Model, ModelRequest, ModelResponse, ScriptedModel, Usage
-from podium.patterns import Orchestrator, Plan, Subtask
+from podium.models import (
+    CircuitBreaker,
+    CircuitBreakerModel,
+    FallbackModel,
+    Model,
+    ModelRequest,
+    ModelResponse,
+    ScriptedModel,
+    Usage,
+)
+from podium.patterns import (
+    ChatMessage,
+    GroupChat,
+    Handoffs,
+    Orchestrator,
+    Pipeline,
+    Plan,
+    Stage,
+    Subtask,
+)
 from podium.registry import Registry
 from podium.result import AgentUsage, Result, RunUsage, StopReason
 from podium.store import MemoryStore, RunStore, SqliteStore
@@ -34,9 +58,23 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "Agent",
     "AgentUsage",
+    "AllModelsFailed",
+    "Blackboard",
+    "BlackboardConflict",
+    "BlackboardError",
+    "ChatMessage",
+    "CircuitBreaker",
+    "CircuitBreakerModel",
+    "CircuitOpen",
     "ConfigError",
+    "Entry",
+    "EntryStatus",
     "Event",
     "EventKind",
+    "FallbackModel",
+    "GroupChat",
+    "HandoffError",
+    "Handoffs",
     "IncompleteResponse",
     "MemoryStore",
     "Message",
@@ -45,6 +83,7 @@ __all__ = [
     "ModelResponse",
     "Orchestrator",
     "OutputValidationError",
+    "Pipeline",
     "Plan",
     "PlanError",
     "PodiumError",
@@ -58,6 +97,7 @@ __all__ = [
     "ScriptedModel",
     "SpecError",
     "SqliteStore",
+    "Stage",
     "StepContext",
     "StopReason",
     "StoreError",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
+
+from pydantic import BaseModel
 
 from podium._engine._context import StepContext, Task, bound
 from podium._engine._loop import LoopOptions, run_loop
 from podium._engine._runnable import RunMixin
-from podium._engine._signals import GuardStop, mark_recorded
+from podium._engine._signals import GuardStop, Transfer, mark_recorded
 from podium.errors import ConfigError
 from podium.events import EventKind
 from podium.models._base import Model
@@ -40,6 +42,16 @@ class Agent(RunMixin):
         max_tokens: output token cap per call.
         temperature: sampling temperature (provider default when None).
         max_malformed_tool_calls: consecutive bad tool calls before the step fails.
+        reads: blackboard keys whose latest entries go into this agent's prompt.
+        writes: blackboard keys this agent may write. With one key, the agent's
+            final output is written there; with several, `output_type` must be
+            a pydantic model with a field per key.
+        reads_verified_only: only entries marked verified reach the prompt.
+        handoffs: names of agents this agent may hand control to (in a
+            `Handoffs` team; exposed to the model as ``transfer_to_NAME`` tools).
+        handoff_input: the payload schema an agent handing off *to this agent*
+            must fill in; an incomplete payload is rejected and the sender told
+            what is missing.
     """
 
     name: str
@@ -53,6 +65,11 @@ class Agent(RunMixin):
     max_tokens: int = 1024
     temperature: float | None = None
     max_malformed_tool_calls: int = 3
+    reads: Sequence[str] = ()
+    writes: Sequence[str] = ()
+    reads_verified_only: bool = False
+    handoffs: Sequence[str] = ()
+    handoff_input: type[BaseModel] | None = None
     _resolved: Model | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -72,6 +89,19 @@ class Agent(RunMixin):
             if t.name in seen:
                 raise ConfigError(f"agent {self.name}: two tools are named {t.name!r}")
             seen.add(t.name)
+        self.reads, self.writes, self.handoffs = (
+            tuple(self.reads),
+            tuple(self.writes),
+            tuple(self.handoffs),
+        )
+        if len(self.writes) > 1:
+            fields = getattr(self.output_type, "model_fields", {})
+            missing = [k for k in self.writes if k not in fields]
+            if missing:
+                raise ConfigError(
+                    f"agent {self.name} declares several writes {list(self.writes)}; its "
+                    f"output_type must be a pydantic model with fields {missing}"
+                )
 
     def resolved_model(self) -> Model:
         """The model this agent calls (resolved once)."""
@@ -91,7 +121,14 @@ class Agent(RunMixin):
         status = "ok"
         output: Any = None
         try:
+            memory = ctx.state.blackboard.select(self.reads, verified_only=self.reads_verified_only)
+            if memory:
+                task = replace(task, memory=(*task.memory, *memory))
             output = await run_loop(self, task, ctx, options)
+            if isinstance(output, Transfer):
+                status = "handoff"
+            elif self.writes:
+                self._write_outputs(ctx, output, {e.key: e.version for e in memory})
             return output
         except GuardStop:
             status = "stopped"
@@ -118,4 +155,19 @@ class Agent(RunMixin):
                 EventKind.AGENT_END,
                 started_at=started,
                 payload={"status": status, "output": bound(str(text or ""), 4_000)},
+            )
+
+    def _write_outputs(self, ctx: StepContext, output: Any, seen: dict[str, int]) -> None:
+        """Write the final output to the declared keys; read keys are its sources."""
+        if len(self.writes) == 1:
+            values = {self.writes[0]: output}
+        else:
+            values = {key: getattr(output, key) for key in self.writes}
+        for key, value in values.items():
+            ctx.write(
+                key,
+                value,
+                allowed=self.writes,
+                sources=[k for k in seen if k != key],
+                expected_version=seen.get(key),
             )

@@ -5,10 +5,15 @@ PodiumError                      code "podium"
 ├── ConfigError                  "config"        bad arguments, unknown provider, missing key
 │   └── SpecError                "spec"          a YAML spec problem, with file:line:column
 ├── ProviderError                "provider"      a model API call failed (status, attempts)
-│   └── IncompleteResponse       "incomplete"    empty or length-cut answer, truncated stream
+│   ├── IncompleteResponse       "incomplete"    empty or length-cut answer, truncated stream
+│   ├── CircuitOpen              "circuit_open"  not called: the provider's circuit breaker is open
+│   └── AllModelsFailed          "all_models_failed"  every model of a FallbackModel failed
 ├── ToolError                    "tool"          a tool failed in a way the model cannot fix
 ├── OutputValidationError        "output"        structured output still invalid after repair
 ├── PlanError                    "plan"          the planner's plan stayed invalid
+├── BlackboardError              "blackboard"    a write to an undeclared key, a bad read
+│   └── BlackboardConflict       "conflict"      a compare-and-set write lost the race
+├── HandoffError                 "handoff"       a transfer to an agent that is not allowed
 ├── StoreError                   "store"         the run store could not read or write
 └── RunError                     "run"           a run failed; carries run id and usage so far
 ```
@@ -19,13 +24,17 @@ returns a `Result` with a typed `stop_reason`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from podium.result import RunUsage
 
 __all__ = [
+    "BlackboardConflict",
+    "BlackboardError",
     "ConfigError",
+    "HandoffError",
     "IncompleteResponse",
     "OutputValidationError",
     "PlanError",
@@ -133,6 +142,43 @@ class IncompleteResponse(ProviderError):
     code = "incomplete"
 
 
+class CircuitOpen(ProviderError):
+    """The model was not called: its provider failed repeatedly and is cooling down.
+
+    Never retryable by `RetryingModel`; `retry_after` is the time left until the
+    breaker lets a trial call through. `attempts` is 0.
+    """
+
+    code = "circuit_open"
+
+
+class AllModelsFailed(ProviderError):
+    """Every model of a `FallbackModel` failed; `errors` holds each one's error, in order.
+
+    `retryable` is true when any of them was; `attempts` is their sum. The message
+    lists each model with its status and (already scrubbed) error text.
+    """
+
+    code = "all_models_failed"
+
+    def __init__(self, errors: Sequence[ProviderError], *, provider: str, model: str) -> None:
+        self.errors = tuple(errors)
+        waits = [e.retry_after for e in self.errors if e.retry_after is not None]
+        super().__init__(
+            "; ".join(f"[{i}] {e}" for i, e in enumerate(self.errors, 1)),
+            provider=provider,
+            model=model,
+            attempts=sum(e.attempts for e in self.errors),
+            retryable=any(e.retryable for e in self.errors),
+            retry_after=min(waits) if waits else None,
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"all {len(self.errors)} models of {self.provider}:{self.model} failed: {self.message}"
+        )
+
+
 class ToolError(PodiumError):
     """A tool could not be used (bad definition, or too many malformed calls in a row)."""
 
@@ -149,6 +195,24 @@ class PlanError(PodiumError):
     """The planner's plan was invalid and its one correction round did not fix it."""
 
     code = "plan"
+
+
+class BlackboardError(PodiumError):
+    """A blackboard write was refused (undeclared key) or a read was invalid."""
+
+    code = "blackboard"
+
+
+class BlackboardConflict(BlackboardError):
+    """A compare-and-set write expected an older version than the current one."""
+
+    code = "conflict"
+
+
+class HandoffError(PodiumError):
+    """An agent tried to hand off to an agent it may not hand off to."""
+
+    code = "handoff"
 
 
 class StoreError(PodiumError):

@@ -32,6 +32,13 @@ class EventKind(StrEnum):
     SUBTASK_END = "subtask_end"
     SECURITY = "security"
     ERROR = "error"
+    BLACKBOARD_WRITE = "blackboard_write"
+    BLACKBOARD_STATUS = "blackboard_status"
+    STAGE_START = "stage_start"
+    STAGE_END = "stage_end"
+    CHAT_MESSAGE = "chat_message"
+    HANDOFF = "handoff"
+    NOTICE = "notice"
 
 
 @dataclass(slots=True, kw_only=True)

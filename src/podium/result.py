@@ -15,6 +15,8 @@ class StopReason(StrEnum):
     COMPLETED = "completed"
     ERROR = "error"
     MAX_TURNS = "max_turns"
+    LOOP = "loop"
+    VERIFICATION_FAILED = "verification_failed"
 
 
 @dataclass(slots=True, kw_only=True)

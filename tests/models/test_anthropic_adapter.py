@@ -13,6 +13,7 @@ from wire_server import Reply, WireServer, anthropic_message, error_body
 
 from podium.errors import ConfigError, ProviderError
 from podium.messages import Message, ToolCall, ToolSpec
+from podium.models import CircuitBreakerModel
 from podium.models._anthropic import AnthropicModel
 from podium.models._base import ModelRequest
 from podium.models._pricing import set_price
@@ -271,7 +272,8 @@ def test_missing_key_names_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_resolve_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     model = resolve_model("anthropic:claude-sonnet-4-5")
-    assert isinstance(model, RetryingModel) and isinstance(model.model, AnthropicModel)
+    assert isinstance(model, CircuitBreakerModel)
+    assert isinstance(model.model, RetryingModel) and isinstance(model.model.model, AnthropicModel)
     assert model.name == "anthropic:claude-sonnet-4-5"
 
 

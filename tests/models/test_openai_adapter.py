@@ -15,6 +15,7 @@ from wire_server import Reply, WireServer, error_body, openai_completion
 
 from podium.errors import ConfigError, IncompleteResponse, ProviderError
 from podium.messages import Message, ToolCall, ToolSpec
+from podium.models import CircuitBreakerModel
 from podium.models._base import ModelRequest
 from podium.models._openai import OpenAIModel
 from podium.models._pricing import set_price
@@ -274,8 +275,9 @@ def test_missing_key_names_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_resolve_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     model = resolve_model("openai:gpt-4o-mini", retry=RetryPolicy(max_attempts=2))
-    assert isinstance(model, RetryingModel) and isinstance(model.model, OpenAIModel)
-    assert model.name == "openai:gpt-4o-mini" and model.policy.max_attempts == 2
+    assert isinstance(model, CircuitBreakerModel)
+    assert isinstance(model.model, RetryingModel) and isinstance(model.model.model, OpenAIModel)
+    assert model.name == "openai:gpt-4o-mini" and model.model.policy.max_attempts == 2
     assert resolve_model(model) is model
     assert resolve_model("scripted:demo").offline
     for bad in ("gpt-4o", "mistral:large", "openai:"):

@@ -1,49 +1,16 @@
-"""The run store contract, one suite switched between MemoryStore and SqliteStore."""
+"""The run store contract, one suite switched between memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import Backend
+from store_records import event, record
 
-from podium import Agent, Event, EventKind, MemoryStore, Orchestrator, SqliteStore, StoreError
-from podium.store import RunRecord, RunStore
+from podium import Agent, Event, EventKind, Orchestrator, StoreError
+from podium.store import RunStore
 from podium.testing import Price, ScriptedModel
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunStore]:
-    s: RunStore = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "p.db")
-    yield s
-    await s.close()
-
-
-def record(run_id: str, created_at: float = 1_000.0, **kwargs: Any) -> RunRecord:
-    kwargs.setdefault("task", "do it")
-    return RunRecord(run_id=run_id, name="team", created_at=created_at, **kwargs)
-
-
-def event(
-    run_id: str, seq: int, kind: EventKind = EventKind.MODEL_RESPONSE, **payload: Any
-) -> Event:
-    return Event(
-        run_id=run_id,
-        seq=seq,
-        path=f"root/model#{seq}",
-        parent="root",
-        agent="a",
-        kind=kind,
-        started_at=100.0 + seq,
-        ended_at=100.5 + seq,
-        input_tokens=seq,
-        output_tokens=2 * seq,
-        cost_usd=0.001 * seq,
-        payload=payload,
-    )
 
 
 async def test_events_come_back_in_order_with_every_field(store: RunStore) -> None:
@@ -140,24 +107,76 @@ async def test_concurrent_appends_all_land(store: RunStore) -> None:
 
 
 async def test_unicode_round_trips(store: RunStore) -> None:
-    text = 'héllo — 日本語 🎉 "quotes" \\ \n\t\x00 \u2028'
+    # NUL is refused by PostgreSQL text, lone surrogates by UTF-8: both come back
+    text = 'héllo — 日本語 🎉 "quotes" \\ \n\t\x00 \u2028 \ud83d lone'
     payload = {
         "text": text,
-        "nested": [{"ü": 1.5, "none": None, "flag": True}],
+        "nested": [{"ü": 1.5, "none": None, "flag": True, "nul\x00key": "\x00"}],
         "surrogate": "\ud83d",
     }
     await store.create_run(record("u1", task=text))
-    await store.append([event("u1", 0, **payload)])
-    await store.finish_run(record("u1", task=text, status="completed", output=text))
+    odd = event("u1", 0, **payload)
+    odd.path, odd.parent, odd.agent = "root/tool[\x00]#0", "root\udc80", "ag\x00ent"
+    await store.append([odd])
+    final = record("u1", task=text, status="completed", output=text, error=text, model=text)
+    final.name = "\ufdd0 looks like the escape mark"
+    await store.finish_run(final)
 
     (stored,) = await store.events("u1")
-    assert stored.payload == payload
-    run = await store.get_run("u1")
-    assert run is not None and (run.task, run.output) == (text, text)
+    assert stored == odd
+    assert await store.get_run("u1") == final
 
 
-async def test_team_run_is_readable_from_a_new_store(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
+async def test_a_batch_is_stored_all_or_none(store: RunStore) -> None:
+    await store.create_run(record("r1"))
+    await store.append([event("r1", 0, text="first")])
+
+    with pytest.raises(StoreError):  # seq 0 is taken
+        await store.append([event("r1", 1), event("r1", 2), event("r1", 0, text="again")])
+    with pytest.raises(StoreError):  # seq 5 twice in one batch
+        await store.append([event("r1", 5), event("r1", 5)])
+
+    assert [(e.seq, e.payload) for e in await store.events("r1")] == [(0, {"text": "first"})]
+    await store.append([event("r1", 1), event("r1", 2)])
+    assert [e.seq for e in await store.events("r1")] == [0, 1, 2]
+
+
+async def test_a_run_id_is_recorded_once(store: RunStore) -> None:
+    await store.create_run(record("r1", task="first"))
+    with pytest.raises(StoreError):
+        await store.create_run(record("r1", task="second"))
+    run = await store.get_run("r1")
+    assert run is not None and run.task == "first"
+
+
+async def test_a_failed_write_does_not_break_the_store(store: RunStore) -> None:
+    await store.create_run(record("r1"))
+    await store.append([event("r1", 0)])
+
+    writes = asyncio.gather(
+        store.append([event("r1", 0)]),  # duplicate seq: rejected
+        *(store.append([event("r1", i)]) for i in range(1, 20)),
+        store.create_run(record("r1")),  # duplicate run: rejected
+        return_exceptions=True,
+    )
+    results = await asyncio.wait_for(writes, timeout=10)
+
+    assert isinstance(results[0], StoreError)
+    assert isinstance(results[-1], StoreError)
+    assert results[1:-1] == [None] * 19
+    await asyncio.wait_for(store.append([event("r1", 20)]), timeout=10)
+    assert [e.seq for e in await store.events("r1")] == list(range(21))
+
+
+async def test_a_run_id_the_database_cannot_hold_is_a_store_error(sql_backend: Backend) -> None:
+    store = sql_backend.open()
+    with pytest.raises(StoreError, match="write failed"):
+        await store.create_run(record("bad\ud800id"))
+    await store.create_run(record("good"))
+    assert [r.run_id for r in await store.list_runs()] == ["good"]
+
+
+async def test_team_run_is_readable_from_a_new_store(backend: Backend) -> None:
     plan = '{"subtasks": [{"id": "t1", "assignee": "w1", "instructions": "go"}]}'
     price = Price(input=1.0, output=2.0)
     team = Orchestrator(
@@ -165,16 +184,13 @@ async def test_team_run_is_readable_from_a_new_store(tmp_path: Path) -> None:
         workers=[Agent("w1", model=ScriptedModel(["w1 result"], price=price))],
     )
     seen: list[Event] = []
-    writer = SqliteStore(path)
+    writer = backend.open()
     result = await team.run("a task", store=writer, listeners=(seen.append,))
     await writer.close()
 
-    reader = SqliteStore(path)
-    try:
-        events = await reader.events(result.run_id)
-        run = await reader.get_run(result.run_id[:8])
-    finally:
-        await reader.close()
+    reader = backend.open()
+    events = await reader.events(result.run_id)
+    run = await reader.get_run(result.run_id[:8])
 
     assert result.ok
     assert events == seen
@@ -188,58 +204,35 @@ async def test_team_run_is_readable_from_a_new_store(tmp_path: Path) -> None:
     assert sum(e.cost_usd for e in events) == pytest.approx(result.usage.total.cost_usd)
 
 
-async def test_reopening_an_existing_file_keeps_and_extends_it(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "dir" / "p.db"
-    first = SqliteStore(path)
+async def test_reopening_an_existing_database_keeps_and_extends_it(sql_backend: Backend) -> None:
+    first = sql_backend.open()
     await first.create_run(record("r1", created_at=1.0))
     await first.append([event("r1", 0)])
     await first.close()
 
-    second = SqliteStore(path)
-    try:
-        await second.append([event("r1", 1)])
-        await second.create_run(record("r2", created_at=2.0))
-        assert [e.seq for e in await second.events("r1")] == [0, 1]
-        assert [r.run_id for r in await second.list_runs()] == ["r2", "r1"]
-    finally:
-        await second.close()
+    second = sql_backend.open()
+    await second.append([event("r1", 1)])
+    await second.create_run(record("r2", created_at=2.0))
+    assert [e.seq for e in await second.events("r1")] == [0, 1]
+    assert [r.run_id for r in await second.list_runs()] == ["r2", "r1"]
 
 
-async def test_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
-    old = SqliteStore(path)
+async def test_a_closed_store_opens_again_on_use(sql_backend: Backend) -> None:
+    store = sql_backend.open()
+    await store.create_run(record("r1"))
+    await store.close()
+    await store.append([event("r1", 0)])
+    assert len(await store.events("r1")) == 1
+
+
+async def test_newer_schema_is_refused_with_a_clear_message(sql_backend: Backend) -> None:
+    old = sql_backend.open()
     await old.create_run(record("r1"))
     await old.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    conn.close()
+    sql_backend.raw("UPDATE meta SET value='99' WHERE key='schema_version'")
 
-    store = SqliteStore(path)
+    store = sql_backend.open()
     with pytest.raises(StoreError, match=r"newer podium \(schema 99.*upgrade podium"):
         await store.list_runs()
     with pytest.raises(StoreError, match="newer podium"):
         await store.append([event("r1", 0)])
-    await store.close()
-
-
-async def test_a_failed_write_does_not_break_the_store(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "p.db")
-    try:
-        await store.create_run(record("r1"))
-        await store.append([event("r1", 0)])
-
-        writes = asyncio.gather(
-            store.append([event("r1", 0)]),  # duplicate seq: rejected
-            *(store.append([event("r1", i)]) for i in range(1, 20)),
-            store.create_run(record("bad\ud800id")),  # not encodable: rejected
-            return_exceptions=True,
-        )
-        results = await asyncio.wait_for(writes, timeout=5)
-
-        assert isinstance(results[0], StoreError)
-        assert isinstance(results[-1], StoreError)
-        assert results[1:-1] == [None] * 19
-        await asyncio.wait_for(store.append([event("r1", 20)]), timeout=5)
-        assert [e.seq for e in await store.events("r1")] == list(range(21))
-    finally:
-        await store.close()

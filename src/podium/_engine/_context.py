@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from podium.events import Event, EventKind
+from podium.memory._blackboard import Blackboard, Entry, EntryStatus
 from podium.models._base import Usage
 from podium.result import AgentUsage, RunUsage
 from podium.store._base import RunStore
@@ -37,11 +38,15 @@ class Task:
         text: the instructions.
         inputs: named run inputs, shown to the agent.
         context: labelled results the task builds on (e.g. finished subtasks).
+        memory: blackboard entries the agent declared it reads.
+        feedback: what was wrong with a previous attempt, when retrying.
     """
 
     text: str
     inputs: Mapping[str, str] = field(default_factory=dict)
     context: tuple[tuple[str, str], ...] = ()
+    memory: tuple[Entry, ...] = ()
+    feedback: str = ""
 
 
 class Recorder:
@@ -123,6 +128,7 @@ class RunState:
     models: set[str] = field(default_factory=set)
     offline_only: bool = True
     max_concurrency: int = 8
+    blackboard: Blackboard = field(default_factory=Blackboard)
 
     def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:
         """Count one model call for `agent`."""
@@ -177,6 +183,51 @@ class StepContext:
         return StepContext(
             state=self.state, path=self.path, parent=self.parent, agent=agent, depth=self.depth
         )
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        allowed: Collection[str] | None,
+        sources: Iterable[str] = (),
+        expected_version: int | None = None,
+    ) -> Entry:
+        """Write `key` on the run's blackboard as this step's agent; recorded as an event.
+
+        Raises:
+            BlackboardError: `key` is not among `allowed` (the agent's declared writes).
+            BlackboardConflict: compare-and-set failed.
+        """
+        entry = self.state.blackboard.write(
+            key,
+            value,
+            author=self.agent,
+            step=self.path,
+            allowed=allowed,
+            sources=sources,
+            expected_version=expected_version,
+        )
+        self.emit(
+            EventKind.BLACKBOARD_WRITE,
+            payload={
+                "key": key,
+                "version": entry.version,
+                "value": bound(entry.text()),
+                "sources": list(entry.sources),
+                "status": str(entry.status),
+            },
+        )
+        return entry
+
+    def set_status(self, key: str, status: EntryStatus, *, reason: str) -> Entry:
+        """Mark `key` verified or refuted as this step's agent; recorded as an event."""
+        entry = self.state.blackboard.set_status(key, status, reason=reason, by=self.agent)
+        self.emit(
+            EventKind.BLACKBOARD_STATUS,
+            payload={"key": key, "version": entry.version, "status": str(status), "reason": reason},
+        )
+        return entry
 
     def emit(
         self,

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from podium._engine._context import StepContext, Task, bound
 from podium._engine._output import OutputCheck, output_instruction, parse_output
-from podium._engine._signals import GuardStop, mark_recorded
+from podium._engine._signals import GuardStop, HandoffRequested, mark_recorded
 from podium._engine._tools import execute_tool
 from podium.errors import IncompleteResponse, OutputValidationError, ProviderError, ToolError
 from podium.events import EventKind
+from podium.memory._blackboard import render_entries
 from podium.messages import Message
 from podium.models._base import Model, ModelRequest, ModelResponse
 from podium.result import StopReason
@@ -47,6 +48,7 @@ class LoopOptions:
     output_type: type[Any] = str
     check: OutputCheck | None = None
     extra_system: str = ""
+    extra_tools: tuple[Tool, ...] = ()
 
 
 def system_prompt(agent: AgentLike, options: LoopOptions) -> str:
@@ -71,6 +73,10 @@ def render_task(task: Task) -> str:
             "## Results you can use\n"
             + "\n\n".join(f"### {label}\n{text.strip()}" for label, text in task.context)
         )
+    if task.memory:
+        parts.append("## Shared memory\n" + render_entries(task.memory))
+    if task.feedback:
+        parts.append("## Feedback on your previous attempt\n" + task.feedback.strip())
     return "\n\n".join(parts)
 
 
@@ -132,7 +138,8 @@ async def _call_model(
             "offline": model.offline,
         },
     )
-    ctx.state.add_usage(ctx.agent, model.name, model.offline, response.usage)
+    answered_by = response.model if ":" in response.model else model.name
+    ctx.state.add_usage(ctx.agent, answered_by, model.offline, response.usage)
     await ctx.state.recorder.flush()
     return response
 
@@ -161,8 +168,9 @@ async def run_loop(
     """Drive `agent` on `task` until it answers; returns its (validated) output."""
     options = options or LoopOptions()
     model = agent.resolved_model()
-    tools = {t.name: t for t in agent.tools}
-    specs = tuple(t.spec for t in agent.tools)
+    all_tools = (*agent.tools, *options.extra_tools)
+    tools = {t.name: t for t in all_tools}
+    specs = tuple(t.spec for t in all_tools)
     structured = isinstance(options.output_type, type) and issubclass(
         options.output_type, BaseModel
     )
@@ -185,7 +193,10 @@ async def run_loop(
         if response.tool_calls:
             messages.append(Message.assistant(bound(response.text), response.tool_calls))
             for call in response.tool_calls:
-                outcome = await execute_tool(ctx, call, tools, tool_index)
+                try:
+                    outcome = await execute_tool(ctx, call, tools, tool_index)
+                except HandoffRequested as handoff:
+                    return handoff.transfer
                 tool_index += 1
                 malformed_streak = malformed_streak + 1 if outcome.malformed else 0
                 messages.append(Message.tool(call, outcome.text))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import Any
 
 from podium.result import StopReason
 
-__all__ = ["GuardStop", "mark_recorded"]
+__all__ = ["GuardStop", "HandoffRequested", "Transfer", "mark_recorded"]
 
 
 class GuardStop(Exception):
@@ -27,3 +29,22 @@ def mark_recorded(exc: BaseException) -> bool:
     with contextlib.suppress(AttributeError):
         exc._podium_recorded = True  # type: ignore[attr-defined]
     return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer:
+    """An agent's request to hand control to another agent."""
+
+    sender: str
+    target: str
+    reason: str
+    payload: Any = None
+    step: str = ""
+
+
+class HandoffRequested(Exception):  # a signal, not an error
+    """Raised by a handoff tool; the agent loop turns it into a `Transfer` output."""
+
+    def __init__(self, transfer: Transfer) -> None:
+        self.transfer = transfer
+        super().__init__(f"{transfer.sender} hands off to {transfer.target}")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from podium._engine._context import StepContext, bound
+from podium._engine._signals import HandoffRequested
 from podium.events import EventKind
 from podium.messages import ToolCall
 from podium.tools._tool import Tool, ToolContext
@@ -116,6 +117,22 @@ async def execute_tool(
         try:
             text = bound(_render(await tool.call(args, tool_ctx)))
             ok = True
+        except HandoffRequested as handoff:
+            handoff.transfer = replace(handoff.transfer, sender=ctx.agent, step=path)
+            ctx.emit(
+                EventKind.TOOL_RESULT,
+                path=path,
+                started_at=started,
+                payload={
+                    "tool": tool.name,
+                    "call_id": call.id,
+                    "ok": True,
+                    "malformed": False,
+                    "result": f"transferring to {handoff.transfer.target}",
+                },
+            )
+            await ctx.state.recorder.flush()
+            raise
         except TimeoutError:
             text = f"error: {tool.name!r} timed out after {tool.timeout:g}s."
         except Exception as exc:  # the tool's failure is the model's to handle

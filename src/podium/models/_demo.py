@@ -124,8 +124,10 @@ def _text(user: str, messages: tuple[Message, ...], agent: str) -> str:
     ):
         parts.append(f"- from {label.split(':')[0].strip()}: {_gist(body)}")
     if len(parts) == 1:
-        parts.append("- no tool results or earlier findings to work from; a real model "
-                     "would reason about the task here")
+        parts.append(
+            "- no tool results or earlier findings to work from; a real model "
+            "would reason about the task here"
+        )
     return "\n".join(parts)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 
 from podium.errors import ConfigError
 from podium.models._base import Model
+from podium.models._circuit import CircuitBreakerModel, endpoint_key, shared_breaker
 from podium.models._retry import RetryingModel, RetryPolicy
 
 __all__ = ["PROVIDERS", "default_model_name", "resolve_model"]
@@ -16,7 +18,7 @@ PROVIDERS = ("openai", "anthropic", "scripted")
 
 
 def resolve_model(
-    spec: str | Model,
+    spec: str | Model | Sequence[str | Model],
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -24,18 +26,25 @@ def resolve_model(
 ) -> Model:
     """The model named by `spec`, e.g. ``"openai:gpt-4o-mini"``.
 
-    Real providers come wrapped in a `RetryingModel`; ``scripted:NAME`` gives the
-    offline scripted model; a `Model` instance is returned as it is.
+    Real providers come as ``CircuitBreakerModel(RetryingModel(adapter))``: retried,
+    and not called while their endpoint's shared circuit breaker is open.
+    ``scripted:NAME`` gives the offline scripted model; a `Model` instance is
+    returned as it is. A list or tuple gives a `FallbackModel` over its items,
+    in order.
 
     Args:
-        spec: ``provider:model`` or a `Model`.
+        spec: ``provider:model``, a `Model`, or a list/tuple of them.
         api_key: key for the provider (else its ``*_API_KEY`` environment variable).
         base_url: endpoint for the provider (else its ``*_BASE_URL`` variable).
         retry: the retry policy; `RetryPolicy()` defaults when None.
 
     Raises:
-        ConfigError: unknown provider, a malformed spec, a missing key or SDK.
+        ConfigError: unknown provider, a malformed spec, a missing key or SDK, or
+            `api_key`/`base_url` given with a list (they would be sent to every
+            provider in it; resolve each model on its own instead).
     """
+    if isinstance(spec, list | tuple):
+        return _fallback(spec, api_key=api_key, base_url=base_url, retry=retry)
     if not isinstance(spec, str):
         if isinstance(spec, Model):
             return spec
@@ -56,6 +65,7 @@ def resolve_model(
     # One HTTP request never outlives the retry policy's per-attempt timeout.
     timeout = policy.call_timeout
     inner: Model
+    base_url = base_url or os.environ.get(f"{provider.upper()}_BASE_URL") or None
     if provider == "openai":
         from podium.models._openai import OpenAIModel
 
@@ -64,7 +74,26 @@ def resolve_model(
         from podium.models._anthropic import AnthropicModel
 
         inner = AnthropicModel(model=name, api_key=api_key, base_url=base_url, timeout=timeout)
-    return RetryingModel(model=inner, policy=policy)
+    breaker = shared_breaker(endpoint_key(provider, base_url))
+    return CircuitBreakerModel(model=RetryingModel(model=inner, policy=policy), breaker=breaker)
+
+
+def _fallback(
+    specs: Sequence[str | Model],
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    retry: RetryPolicy | None,
+) -> Model:
+    if api_key is not None or base_url is not None:
+        raise ConfigError(
+            "api_key= and base_url= apply to one provider: for a list of models, resolve "
+            "each one with its own key, e.g. [resolve_model('openai:gpt-4o', api_key=...), "
+            "'anthropic:claude-haiku-4-5']"
+        )
+    from podium.models._fallback import FallbackModel
+
+    return FallbackModel(*(resolve_model(s, retry=retry) for s in specs))
 
 
 def default_model_name() -> str:

@@ -152,6 +152,12 @@ class Orchestrator(RunMixin):
                 output = await worker.invoke(
                     Task(text=sub.instructions, inputs=task.inputs, context=context), sub_ctx
                 )
+                sub_ctx.write(
+                    f"task.{sub.id}",
+                    output,
+                    allowed=None,
+                    sources=[f"task.{d}" for d in sub.depends_on],
+                )
                 sub_ctx.emit(
                     EventKind.SUBTASK_END,
                     started_at=started,
@@ -165,6 +171,9 @@ class Orchestrator(RunMixin):
             done[sub.id].set()
 
         await _run_all([run_one(s) for s in plan.subtasks])
+        pending = [s.id for s in plan.subtasks if s.id not in results]
+        if pending:  # never aggregate while a dispatched subtask has no result
+            raise RuntimeError(f"team {self.name}: subtasks {pending} did not finish")
         return results
 
     async def _aggregate(

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from podium.errors import ConfigError
 from podium.events import Event
 
-__all__ = ["RunRecord", "RunStore"]
+__all__ = ["RunRecord", "RunStore", "check_ttl"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -47,7 +48,11 @@ class RunStore(Protocol):
     """Where runs and their event logs live.
 
     `append` returns only once the events are durable: the engine relies on it
-    to record a step before its result is used.
+    to record a step before its result is used. Failures raise `StoreError`.
+
+    A lease makes one owner (a process, a worker) the only driver of a run
+    until it expires: acquire it before resuming a run, renew it well before
+    `ttl` runs out, release it when done.
     """
 
     async def create_run(self, run: RunRecord) -> None:
@@ -74,6 +79,29 @@ class RunStore(Protocol):
         """Every event of a run, in order."""
         ...
 
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the lease on `run_id` for `ttl` seconds; atomic.
+
+        Returns:
+            True when the lease was free, expired, or already `owner`'s (then it
+            is extended); False while another owner holds it.
+        """
+        ...
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend `owner`'s lease to `ttl` seconds from now; False if it is not theirs."""
+        ...
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Give up `owner`'s lease on `run_id`; nothing happens if another owner holds it."""
+        ...
+
     async def close(self) -> None:
         """Release connections and threads."""
         ...
+
+
+def check_ttl(ttl: float) -> None:
+    """Refuse a lease time that is not a positive number of seconds."""
+    if not ttl > 0:
+        raise ConfigError(f"a lease ttl must be a positive number of seconds, not {ttl!r}")

@@ -3,30 +3,45 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Sequence
 
+from podium.errors import StoreError
 from podium.events import Event
-from podium.store._base import RunRecord
+from podium.store._base import RunRecord, check_ttl
 
 __all__ = ["MemoryStore"]
 
 
 class MemoryStore:
-    """Keeps runs in process memory; nothing survives the process."""
+    """Keeps runs in process memory; nothing survives the process.
+
+    It refuses what the SQL stores refuse (a second run with the same id, an
+    event whose ``(run_id, seq)`` is taken), so tests written against it hold
+    for them too.
+    """
 
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
-        self._events: dict[str, list[Event]] = {}
+        self._events: dict[str, dict[int, Event]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
 
     async def create_run(self, run: RunRecord) -> None:
         """Record a new run."""
+        if run.run_id in self._runs:
+            raise StoreError(f"memory store: write failed: run {run.run_id!r} already exists")
         self._runs[run.run_id] = copy.copy(run)
-        self._events.setdefault(run.run_id, [])
+        self._events.setdefault(run.run_id, {})
 
     async def append(self, events: Sequence[Event]) -> None:
-        """Append events."""
+        """Append events, all or none."""
+        keys = [(e.run_id, e.seq) for e in events]
+        taken = [k for k in keys if k[1] in self._events.get(k[0], {})]
+        if taken or len(set(keys)) != len(keys):
+            dup = taken[0] if taken else keys[0]
+            raise StoreError(f"memory store: write failed: event {dup} already exists")
         for event in events:
-            self._events.setdefault(event.run_id, []).append(event)
+            self._events.setdefault(event.run_id, {})[event.seq] = event
 
     async def finish_run(self, run: RunRecord) -> None:
         """Store the final state of `run`."""
@@ -46,8 +61,34 @@ class MemoryStore:
 
     async def events(self, run_id: str) -> list[Event]:
         """Every event of a run, in order."""
-        # by seq, like SqliteStore: concurrent appends may arrive out of order
-        return sorted(self._events.get(run_id, []), key=lambda e: e.seq)
+        # by seq, like the SQL stores: concurrent appends may arrive out of order
+        log = self._events.get(run_id, {})
+        return [log[seq] for seq in sorted(log)]
+
+    async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Take the lease if it is free, expired or already `owner`'s."""
+        check_ttl(ttl)
+        now = time.monotonic()
+        held = self._leases.get(run_id)
+        if held is not None and held[0] != owner and held[1] > now:
+            return False
+        self._leases[run_id] = (owner, now + ttl)
+        return True
+
+    async def renew_lease(self, run_id: str, owner: str, ttl: float) -> bool:
+        """Extend `owner`'s lease; False if it is not theirs."""
+        check_ttl(ttl)
+        held = self._leases.get(run_id)
+        if held is None or held[0] != owner:
+            return False
+        self._leases[run_id] = (owner, time.monotonic() + ttl)
+        return True
+
+    async def release_lease(self, run_id: str, owner: str) -> None:
+        """Give up `owner`'s lease."""
+        held = self._leases.get(run_id)
+        if held is not None and held[0] == owner:
+            del self._leases[run_id]
 
     async def close(self) -> None:
         """Nothing to release."""

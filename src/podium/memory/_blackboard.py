@@ -1,0 +1,188 @@
+"""The blackboard: a run's shared memory, with provenance, status and versions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from podium.errors import BlackboardConflict, BlackboardError
+
+__all__ = ["Blackboard", "Entry", "EntryStatus", "render_entries"]
+
+
+class EntryStatus(StrEnum):
+    """Whether an entry has been checked."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    REFUTED = "refuted"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One version of a blackboard entry.
+
+    Attributes:
+        key: the entry's name.
+        value: text, or any JSON-able value.
+        author: the agent (or team) that wrote it.
+        step: the step path where it was written.
+        sources: keys this entry was derived from.
+        status: verification status.
+        version: 1 for the first write of the key, then 2, 3, ...
+        reason: why the status was set (for verified / refuted entries).
+        written_at: wall-clock time of the write.
+    """
+
+    key: str
+    value: Any
+    author: str
+    step: str
+    sources: tuple[str, ...] = ()
+    status: EntryStatus = EntryStatus.UNVERIFIED
+    version: int = 1
+    reason: str | None = None
+    written_at: float = field(default_factory=time.time)
+
+    def text(self) -> str:
+        """The value as prompt text."""
+        if isinstance(self.value, str):
+            return self.value
+        if hasattr(self.value, "model_dump_json"):
+            return str(self.value.model_dump_json())
+        return json.dumps(self.value, ensure_ascii=False, default=str)
+
+
+def render_entries(entries: Iterable[Entry], limit: int = 8_000) -> str:
+    """Entries as compact prompt text: key, author, status, then the value."""
+    blocks = []
+    for e in entries:
+        value = e.text()
+        if len(value) > limit:
+            value = value[:limit] + f"\n[... truncated by podium: {len(value)} characters]"
+        origin = f"by {e.author}, v{e.version}, {e.status}"
+        if e.sources:
+            origin += f", from {', '.join(e.sources)}"
+        blocks.append(f"### {e.key} ({origin})\n{value}")
+    return "\n\n".join(blocks)
+
+
+class Blackboard:
+    """Per-run shared memory. Every write keeps the older versions.
+
+    The engine records every write and status change in the run log; this object
+    is the in-memory view of those events.
+    """
+
+    def __init__(self) -> None:
+        self._history: dict[str, list[Entry]] = {}
+
+    def get(self, key: str) -> Entry | None:
+        """The latest version of `key`, or None."""
+        versions = self._history.get(key)
+        return versions[-1] if versions else None
+
+    def history(self, key: str) -> list[Entry]:
+        """Every version of `key`, oldest first."""
+        return list(self._history.get(key, []))
+
+    def keys(self) -> list[str]:
+        """Keys in first-write order."""
+        return list(self._history)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._history
+
+    def __len__(self) -> int:
+        return len(self._history)
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        author: str,
+        step: str,
+        allowed: Collection[str] | None = None,
+        sources: Iterable[str] = (),
+        expected_version: int | None = None,
+    ) -> Entry:
+        """Write a new version of `key`.
+
+        Args:
+            key: the entry's name.
+            value: its new value.
+            author: who writes.
+            step: the step path of the write.
+            allowed: the keys `author` declared in `writes`; None skips the check.
+            sources: keys the value was derived from.
+            expected_version: compare-and-set: the version the writer based its
+                value on (0 for "the key must not exist yet"); None to append.
+
+        Raises:
+            BlackboardError: `key` is not among `allowed`, or a source is unknown.
+            BlackboardConflict: the current version is not `expected_version`.
+        """
+        if allowed is not None and key not in allowed:
+            declared = ", ".join(sorted(allowed)) or "none"
+            raise BlackboardError(
+                f"agent {author} may not write blackboard key {key!r} (step {step}); "
+                f"its declared writes are: {declared}. Add {key!r} to its `writes`."
+            )
+        sources = tuple(dict.fromkeys(sources))
+        unknown = [s for s in sources if s not in self._history and s != key]
+        if unknown:
+            raise BlackboardError(
+                f"agent {author} (step {step}) cites unknown source key(s) {unknown} for {key!r}"
+            )
+        current = self.get(key)
+        version = current.version if current is not None else 0
+        if expected_version is not None and expected_version != version:
+            raise BlackboardConflict(
+                f"agent {author} (step {step}) wrote {key!r} based on version "
+                f"{expected_version}, but it is now at version {version} "
+                f"(written by {current.author if current else '?'}); re-read and retry"
+            )
+        entry = Entry(
+            key=key, value=value, author=author, step=step, sources=sources, version=version + 1
+        )
+        self._history.setdefault(key, []).append(entry)
+        return entry
+
+    def set_status(self, key: str, status: EntryStatus, *, reason: str, by: str) -> Entry:
+        """Mark the latest version of `key` verified or refuted (kept in its history)."""
+        current = self.get(key)
+        if current is None:
+            raise BlackboardError(f"{by} cannot set the status of {key!r}: no such entry")
+        updated = replace(current, status=status, reason=f"{by}: {reason}")
+        self._history[key][-1] = updated
+        return updated
+
+    def select(self, keys: Iterable[str], *, verified_only: bool = False) -> list[Entry]:
+        """The latest entries for `keys` that exist (verified ones only, if asked)."""
+        out = []
+        for key in keys:
+            entry = self.get(key)
+            if entry is None:
+                continue
+            if verified_only and entry.status is not EntryStatus.VERIFIED:
+                continue
+            out.append(entry)
+        return out
+
+    def lineage(self, key: str) -> list[Entry]:
+        """`key`'s latest entry and, transitively, the entries it was derived from."""
+        seen: dict[str, Entry] = {}
+        stack = [key]
+        while stack:
+            k = stack.pop()
+            entry = self.get(k)
+            if entry is None or k in seen:
+                continue
+            seen[k] = entry
+            stack.extend(entry.sources)
+        return list(seen.values())

@@ -1,0 +1,185 @@
+"""Handoffs: an agent transfers control to another by name, through a tool."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from podium._engine._context import StepContext, Task, bound
+from podium._engine._loop import LoopOptions
+from podium._engine._runnable import RunMixin
+from podium._engine._signals import GuardStop, HandoffRequested, Transfer
+from podium.agent import Agent
+from podium.errors import ConfigError, HandoffError
+from podium.events import EventKind
+from podium.registry import suggest
+from podium.result import StopReason
+from podium.tools._tool import Tool
+
+__all__ = ["Handoffs", "handoff_tool"]
+
+
+def handoff_tool(target: Agent) -> Tool:
+    """The ``transfer_to_NAME`` tool that hands control to `target`.
+
+    Its arguments are a `reason` and, when the target declares `handoff_input`,
+    a `payload` that must validate against that schema.
+    """
+    fields: dict[str, Any] = {
+        "reason": (str, Field(description="why you hand the conversation over")),
+    }
+    if target.handoff_input is not None:
+        fields["payload"] = (
+            target.handoff_input,
+            Field(description=f"what {target.name} needs to take over"),
+        )
+    args_model = create_model(
+        f"transfer_to_{target.name}_args", __config__=ConfigDict(extra="forbid"), **fields
+    )
+
+    async def transfer(reason: str, payload: BaseModel | None = None) -> None:
+        raise HandoffRequested(
+            Transfer(sender="", target=target.name, reason=reason, payload=payload)
+        )
+
+    return Tool(
+        name=f"transfer_to_{target.name}",
+        description=f"Hand the task over to {target.name} ({target.role or 'agent'}).",
+        fn=transfer,
+        args_model=args_model,
+        is_async=True,
+    )
+
+
+@dataclass(eq=False)
+class Handoffs(RunMixin):
+    """Agents that pass control to each other; one holds it at a time.
+
+    Each agent may hand off only to the agents named in its `handoffs` (the
+    runtime enforces it). The agent that answers without handing off ends the
+    team's turn; its answer is the output.
+
+    Args:
+        agents: the agents; the first one starts unless `entry` says otherwise.
+        entry: the agent that gets the task first.
+        max_handoffs: transfers allowed before the run stops with ``loop``.
+        name: the team's name (its registry card when it is a worker).
+        role: its capability card.
+    """
+
+    agents: Sequence[Agent]
+    _: KW_ONLY
+    entry: str | None = None
+    max_handoffs: int = 10
+    name: str = "handoffs"
+    role: str = ""
+    _by_name: dict[str, Agent] = field(init=False, repr=False)
+    _tools: dict[str, tuple[Tool, ...]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {}
+        for agent in self.agents:
+            if agent.name in self._by_name:
+                raise ConfigError(f"handoffs {self.name}: two agents are named {agent.name!r}")
+            self._by_name[agent.name] = agent
+        if not self._by_name:
+            raise ConfigError(f"handoffs {self.name}: needs at least one agent")
+        names = list(self._by_name)
+        self.entry = self.entry or names[0]
+        if self.entry not in self._by_name:
+            raise ConfigError(
+                f"handoffs {self.name}: entry {self.entry!r} is not an agent"
+                f"{suggest(self.entry, names)}"
+            )
+        self._tools = {}
+        for agent in self.agents:
+            for target in agent.handoffs:
+                if target not in self._by_name:
+                    raise ConfigError(
+                        f"handoffs {self.name}: {agent.name} may hand off to {target!r}, "
+                        f"which is not in the team{suggest(target, names)}"
+                    )
+            self._tools[agent.name] = tuple(handoff_tool(self._by_name[t]) for t in agent.handoffs)
+
+    async def invoke(self, task: Task, ctx: StepContext) -> Any:
+        """Give the task to the entry agent and follow transfers until one answers."""
+        ctx = ctx.as_agent(self.name)
+        started = time.time()
+        ctx.emit(
+            EventKind.AGENT_START,
+            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "handoffs"},
+        )
+        status = "error"
+        output: Any = None
+        try:
+            output = await self._follow(task, ctx)
+            status = "ok"
+            return output
+        finally:
+            ctx.emit(
+                EventKind.AGENT_END,
+                started_at=started,
+                payload={"status": status, "output": bound(str(output or ""), 4_000)},
+            )
+
+    async def _follow(self, task: Task, ctx: StepContext) -> Any:
+        assert self.entry is not None
+        current, turn_task = self._by_name[self.entry], task
+        for hop in range(self.max_handoffs + 1):
+            hop_ctx = ctx.child(f"hop[{hop}]", agent=current.name, nest=True)
+            result = await current.invoke(
+                turn_task,
+                hop_ctx,
+                LoopOptions(output_type=current.output_type, extra_tools=self._tools[current.name]),
+            )
+            if not isinstance(result, Transfer):
+                return result
+            current, turn_task = self._transfer(result, current, task, hop_ctx)
+        raise GuardStop(
+            StopReason.LOOP,
+            f"more than {self.max_handoffs} handoffs without an answer",
+            path=ctx.path,
+            agent=self.name,
+        )
+
+    def _transfer(
+        self, transfer: Transfer, sender: Agent, task: Task, ctx: StepContext
+    ) -> tuple[Agent, Task]:
+        if transfer.target not in sender.handoffs:  # its tools only offer allowed targets
+            ctx.emit(
+                EventKind.SECURITY,
+                payload={
+                    "reason": "handoff_not_allowed",
+                    "from": sender.name,
+                    "to": transfer.target,
+                },
+            )
+            raise HandoffError(
+                f"{sender.name} may not hand off to {transfer.target} "
+                f"(allowed: {', '.join(sender.handoffs) or 'none'})"
+            )
+        payload = transfer.payload.model_dump(mode="json") if transfer.payload else None
+        ctx.emit(
+            EventKind.HANDOFF,
+            payload={
+                "from": sender.name,
+                "to": transfer.target,
+                "reason": transfer.reason,
+                "payload": payload,
+                "step": transfer.step,
+            },
+        )
+        note = f"{sender.name} handed this over to you: {transfer.reason}"
+        if payload is not None:
+            note += "\nPayload: " + json.dumps(payload, ensure_ascii=False)
+        return self._by_name[transfer.target], Task(
+            text=task.text,
+            inputs=task.inputs,
+            memory=task.memory,
+            context=(*task.context, (f"handoff from {sender.name}", note)),
+        )

@@ -1,0 +1,151 @@
+"""Pipeline: fixed, ordered stages; each reads what earlier stages wrote."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field, replace
+from typing import Any
+
+from podium._engine._context import StepContext, Task, bound
+from podium._engine._runnable import RunMixin
+from podium._engine._runner import Runnable
+from podium._engine._signals import GuardStop
+from podium.errors import ConfigError
+from podium.events import EventKind
+from podium.result import StopReason
+
+__all__ = ["Pipeline", "Stage", "StageCheck"]
+
+#: Looks at a stage's output; returns None when it is fine, else feedback that
+#: sends the work back to the stage (once).
+StageCheck = Callable[[Any], str | Awaitable[str | None] | None]
+
+
+def _text(value: Any) -> str:
+    return str(value.model_dump_json()) if hasattr(value, "model_dump_json") else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A pipeline stage: an agent or team, with an optional output check.
+
+    Args:
+        runnable: the agent or team doing the stage.
+        check: called with the stage's output; a returned string is feedback
+            and the stage runs once more with it. If the second output fails
+            the check too, the run stops with ``verification_failed``.
+        name: the stage's name in step paths (the runnable's name by default).
+    """
+
+    runnable: Runnable
+    _: KW_ONLY
+    check: StageCheck | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name used in step paths."""
+        return self.name or self.runnable.name
+
+
+async def _run_check(check: StageCheck, output: Any) -> str | None:
+    verdict = check(output)
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    return verdict or None
+
+
+@dataclass(eq=False)
+class Pipeline(RunMixin):
+    """Stages run one after another.
+
+    A stage sees the task plus the blackboard entries its agents declare in
+    `reads` — not the transcripts of earlier stages. A stage whose runnable
+    declares no `reads` at all gets the previous stage's output instead, so a
+    plain chain of agents works without declarations.
+
+    Args:
+        stages: agents, teams or `Stage`s, in order.
+        name: the pipeline's name (its registry card when it is a worker).
+        role: its capability card.
+    """
+
+    stages: Sequence[Runnable | Stage]
+    _: KW_ONLY
+    name: str = "pipeline"
+    role: str = ""
+    _stages: tuple[Stage, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stages = tuple(s if isinstance(s, Stage) else Stage(s) for s in self.stages)
+        if not self._stages:
+            raise ConfigError(f"pipeline {self.name}: needs at least one stage")
+        labels = [s.label for s in self._stages]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ConfigError(f"pipeline {self.name}: stage names must be unique, not {dupes}")
+
+    async def invoke(self, task: Task, ctx: StepContext) -> Any:
+        """Run every stage in order; the last stage's output is the pipeline's."""
+        ctx = ctx.as_agent(self.name)
+        started = time.time()
+        ctx.emit(
+            EventKind.AGENT_START,
+            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "pipeline"},
+        )
+        status = "error"
+        output: Any = None
+        try:
+            previous: Any = None
+            for index, stage in enumerate(self._stages):
+                stage_task = task
+                if previous is not None and not getattr(stage.runnable, "reads", ()):
+                    label = f"output of {self._stages[index - 1].label}"
+                    stage_task = replace(task, context=(*task.context, (label, _text(previous))))
+                previous = await self._run_stage(stage, index, stage_task, ctx)
+            output = previous
+            status = "ok"
+            return output
+        finally:
+            ctx.emit(
+                EventKind.AGENT_END,
+                started_at=started,
+                payload={"status": status, "output": bound(_text(output or ""), 4_000)},
+            )
+
+    async def _run_stage(self, stage: Stage, index: int, task: Task, ctx: StepContext) -> Any:
+        feedback = ""
+        for attempt in range(2):
+            segment = f"stage[{stage.label}]" + (f"#{attempt}" if attempt else "")
+            stage_ctx = ctx.child(segment, agent=stage.runnable.name, nest=True)
+            started = time.time()
+            stage_ctx.emit(
+                EventKind.STAGE_START,
+                payload={"stage": stage.label, "index": index, "attempt": attempt},
+            )
+            attempt_task = replace(task, feedback=feedback) if feedback else task
+            output = await stage.runnable.invoke(attempt_task, stage_ctx)
+            verdict = await _run_check(stage.check, output) if stage.check else None
+            stage_ctx.emit(
+                EventKind.STAGE_END,
+                started_at=started,
+                payload={
+                    "stage": stage.label,
+                    "index": index,
+                    "attempt": attempt,
+                    "check": "failed" if verdict else ("passed" if stage.check else "none"),
+                    "feedback": verdict,
+                    "output": bound(_text(output)),
+                },
+            )
+            if verdict is None:
+                return output
+            feedback = verdict
+        raise GuardStop(
+            StopReason.VERIFICATION_FAILED,
+            f"stage {stage.label} failed its check twice; last feedback: {feedback}",
+            path=stage_ctx.path,
+            agent=stage.runnable.name,
+        )

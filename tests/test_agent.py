@@ -259,12 +259,13 @@ async def test_endless_tool_calls_stop_at_max_turns() -> None:
     pings: list[int] = []
 
     @tool
-    def ping() -> str:
+    def ping(n: int) -> str:
         """Ping."""
-        pings.append(1)
+        pings.append(n)
         return "pong"
 
-    model = ScriptedModel(fn=lambda request: call("ping"))
+    # different arguments each time, so this is not the repeated-call loop detector
+    model = ScriptedModel(fn=lambda request: call("ping", n=len(request.messages)))
     agent = Agent("looper", model=model, tools=[ping], max_turns=3)
 
     result, events, store = await run_agent(agent)

@@ -255,7 +255,7 @@ async def test_failing_worker_stops_run_and_cancels_running_subtasks() -> None:
     result, events, store = await run_team(team)
 
     assert time.perf_counter() - started < 1.0  # the slow subtask did not run to its end
-    assert result.stop_reason is StopReason.ERROR
+    assert result.stop_reason is StopReason.PROVIDER_FAILED  # every provider option failed
     assert result.output is None
     assert result.error is not None and "service unavailable" in result.error
     (error,) = by_kind(events, EventKind.ERROR)

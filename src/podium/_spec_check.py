@@ -1,44 +1,43 @@
-"""Spec checks: field rules, errors with positions, tool import paths to `Tool`s.
+"""Spec checks: field rules and errors with positions.
 
-Private helpers of `podium.spec`: annotated field types (model strings, names,
-tool paths) with plain-spoken errors; a `Locator` that turns a path in the YAML
-document into file:line:column; `validation_error`, which picks the first
-pydantic error and says it plainly; and `import_tool`, which imports
-``package.module:attr`` with the spec's folder on ``sys.path``.
+Private helpers of `podium.spec`: the base of every spec model, annotated field
+types (model strings, names, import paths, blackboard keys) with plain-spoken
+errors; a `Locator` that turns a path in the YAML document into
+file:line:column; and `validation_error`, which picks the first pydantic error
+and says it plainly. Importing the code a spec names is `podium._spec_imports`.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from podium._yaml import Document, Mark, YamlPath, dotted
-from podium.errors import ConfigError, SpecError
+from podium.errors import SpecError
 from podium.models._resolve import PROVIDERS
 from podium.registry import suggest
-from podium.tools._tool import Tool, tool
 
 __all__ = [
     "SPEC_VERSION",
     "AgentName",
+    "AtLeastOne",
+    "BlackboardKey",
+    "CallablePath",
     "InputName",
     "Locator",
     "ModelName",
+    "ModelPath",
+    "SelectorName",
+    "SpecModel",
     "SpecVersion",
-    "ToolImportError",
     "ToolPath",
     "check_model_name",
-    "import_agent_tools",
-    "import_tool",
+    "first_error",
     "validation_error",
 ]
 
@@ -46,7 +45,18 @@ SPEC_VERSION = 1
 """The spec format version this podium reads."""
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _INPUT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TOOL_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]*")
+ROUND_ROBIN = "round_robin"
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+AtLeastOne = Annotated[int, Field(ge=1)]
 
 
 def check_model_name(value: str) -> str:
@@ -76,12 +86,30 @@ def _check_input_name(value: str) -> str:
     return value
 
 
-def _check_tool_path(value: str) -> str:
-    if not _TOOL_PATH.fullmatch(value):
+def _import_path(what: str, example: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not _IMPORT_PATH.fullmatch(value):
+            raise ValueError(f"{what} import path must look like {example!r}, not {value!r}")
+        return value
+
+    return check
+
+
+def _check_key(value: str) -> str:
+    if not _KEY.fullmatch(value):
         raise ValueError(
-            f"tool import path must look like 'package.module:function', not {value!r}"
+            f"blackboard key {value!r} must be letters, digits, '_', '-', '.', ':' or '/'"
         )
     return value
+
+
+def _check_selector(value: str) -> str:
+    if value == ROUND_ROBIN or _IMPORT_PATH.fullmatch(value):
+        return value
+    raise ValueError(
+        f"unknown selector {value!r}{suggest(value, [ROUND_ROBIN])}: use {ROUND_ROBIN!r}, "
+        "an import path 'package.module:function' or {agent: NAME}"
+    )
 
 
 def _check_version(value: int) -> int:
@@ -93,7 +121,11 @@ def _check_version(value: int) -> int:
 ModelName = Annotated[str, AfterValidator(check_model_name)]
 AgentName = Annotated[str, AfterValidator(_check_agent_name)]
 InputName = Annotated[str, AfterValidator(_check_input_name)]
-ToolPath = Annotated[str, AfterValidator(_check_tool_path)]
+ToolPath = Annotated[str, AfterValidator(_import_path("tool", "package.module:function"))]
+CallablePath = Annotated[str, AfterValidator(_import_path("function", "package.module:function"))]
+ModelPath = Annotated[str, AfterValidator(_import_path("model", "package.module:Model"))]
+BlackboardKey = Annotated[str, AfterValidator(_check_key)]
+SelectorName = Annotated[str, AfterValidator(_check_selector)]
 SpecVersion = Annotated[int, AfterValidator(_check_version)]
 
 
@@ -113,6 +145,14 @@ _EXPECTED = {
 }
 
 
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "more than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Locator:
     """Makes `SpecError`s that point into one spec file."""
@@ -125,6 +165,18 @@ class Locator:
         if self.doc is None:
             return None
         return (self.doc.keys if at_key else self.doc.values).get(path)
+
+    def written(self, path: YamlPath) -> YamlPath:
+        """`path`, shortened to the deepest part written in the file.
+
+        A stage written as a plain name has no ``use`` key: an error about its
+        ``use`` points at the name itself.
+        """
+        if self.doc is None:
+            return path
+        while path and path not in self.doc.values:
+            path = path[:-1]
+        return path
 
     def error(
         self, message: str, path: YamlPath, *, at_key: bool = False, key: str | None = None
@@ -160,6 +212,12 @@ def _describe(err: Any) -> str:
         if kind == "string_type" and isinstance(err["input"], bool | int | float):
             text += " (YAML reads yes/no/on/off and numbers as such; quote text)"
         return text
+    if kind in _BOUNDS:
+        limit = next(iter(err["ctx"].values()))
+        return f"must be {_BOUNDS[kind]} {limit}, got {_show(err['input'])}"
+    if kind == "too_short":
+        need, got = err["ctx"]["min_length"], err["ctx"]["actual_length"]
+        return f"needs at least {need} entr{'y' if need == 1 else 'ies'}, got {got}"
     msg = str(err["msg"])
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
@@ -239,122 +297,6 @@ def validation_error(
     )
 
 
-class ToolImportError(Exception):
-    """Why an import path does not give a tool (the message is the reason)."""
-
-
-@contextmanager
-def _on_path(directory: Path | None) -> Iterator[None]:
-    if directory is None:
-        yield
-        return
-    entry = str(directory)
-    sys.path.insert(0, entry)
-    importlib.invalidate_caches()  # files written moments ago must be seen
-    try:
-        yield
-    finally:
-        with suppress(ValueError):  # the imported code removed it already
-            sys.path.remove(entry)
-
-
-def _shadowing(module: str, directory: Path | None) -> str | None:
-    """Why the spec folder's module `module` cannot be imported, if another is loaded."""
-    top = module.split(".")[0]
-    loaded = sys.modules.get(top)
-    if directory is None or loaded is None:
-        return None
-    local = directory / f"{top}.py"
-    if not local.is_file() and not (directory / top / "__init__.py").is_file():
-        return None
-    origin = getattr(loaded, "__file__", None)
-    if origin and Path(origin).resolve().is_relative_to(directory.resolve()):
-        return None
-    return (
-        f"a different module {top!r} is already imported (from {origin or 'a built-in'}); "
-        f"rename the one in {directory}"
-    )
-
-
-def _import_module(module: str, directory: Path | None) -> Any:
-    reason = _shadowing(module, directory)
-    if reason:
-        raise ToolImportError(reason)
-    with _on_path(directory):
-        try:
-            return importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-                where = "the spec's folder and sys.path" if directory else "sys.path"
-                raise ToolImportError(
-                    f"module {exc.name!r} not found (looked in {where})"
-                ) from None
-            raise ToolImportError(f"importing {module!r} failed: {exc}") from None
-        except Exception as exc:  # the user's module is broken: say how
-            raise ToolImportError(
-                f"importing {module!r} failed: {type(exc).__name__}: {exc}"
-            ) from None
-
-
-def import_tool(path: str, directory: Path | None) -> Tool:
-    """The tool named by ``package.module:attr``; a plain callable is wrapped with `tool`.
-
-    Args:
-        path: the import path, already checked to look like ``module:attr``.
-        directory: the spec's folder, put first on ``sys.path`` while importing.
-
-    Raises:
-        ToolImportError: the module or attribute is missing, or is not a tool.
-    """
-    module_name, _, attr = path.partition(":")
-    obj = _import_module(module_name, directory)
-    done: list[str] = []
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            holder = repr(f"{module_name}:{'.'.join(done)}") if done else f"module {module_name!r}"
-            public = [n for n in dir(obj) if not n.startswith("_")]
-            raise ToolImportError(f"{holder} has no attribute {part!r}{suggest(part, public)}")
-        obj = getattr(obj, part)
-        done.append(part)
-    if isinstance(obj, Tool):
-        return obj
-    if not callable(obj):
-        raise ToolImportError(f"{attr!r} is {type(obj).__name__}, not a function or podium.Tool")
-    try:
-        return tool(obj)
-    except ConfigError as exc:
-        raise ToolImportError(f"it cannot be a tool: {exc}") from None
-
-
-def import_agent_tools(
-    agents: dict[str, list[str]], directory: Path | None, where: Locator
-) -> dict[str, tuple[Tool, ...]]:
-    """Import each agent's tool paths; SpecError at the first one that fails.
-
-    Args:
-        agents: agent name -> its tool import paths.
-        directory: the spec's folder (first on ``sys.path`` while importing).
-        where: the spec file, for error positions.
-    """
-    tools: dict[str, tuple[Tool, ...]] = {}
-    for agent_name, paths in agents.items():
-        found: dict[str, str] = {}
-        loaded_tools: list[Tool] = []
-        for i, tool_path in enumerate(paths):
-            path: YamlPath = ("agents", agent_name, "tools", i)
-            try:
-                loaded = import_tool(tool_path, directory)
-            except ToolImportError as exc:
-                raise where.error(
-                    f"{dotted(path)}: cannot import tool {tool_path!r}: {exc}", path
-                ) from None
-            if loaded.name in found:
-                raise where.error(
-                    f"{dotted(path)}: {tool_path!r} is a second tool named {loaded.name!r} "
-                    f"(the first is {found[loaded.name]!r})",
-                    path,
-                )
-            found[loaded.name] = tool_path
-            loaded_tools.append(loaded)
-        tools[agent_name] = tuple(loaded_tools)
-    return tools
+def first_error(errors: Iterable[SpecError]) -> SpecError | None:
+    """The error written first in the file (errors without a position last), or None."""
+    return min(errors, key=lambda e: (e.line is None, e.line or 0, e.column or 0), default=None)

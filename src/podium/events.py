@@ -39,6 +39,9 @@ class EventKind(StrEnum):
     CHAT_MESSAGE = "chat_message"
     HANDOFF = "handoff"
     NOTICE = "notice"
+    GUARD_STOP = "guard_stop"
+    LOOP_DETECTED = "loop_detected"
+    VERIFICATION = "verification"
 
 
 @dataclass(slots=True, kw_only=True)

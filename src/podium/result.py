@@ -14,9 +14,14 @@ class StopReason(StrEnum):
 
     COMPLETED = "completed"
     ERROR = "error"
+    BUDGET = "budget"
     MAX_TURNS = "max_turns"
+    MAX_DEPTH = "max_depth"
+    MAX_FANOUT = "max_fanout"
+    MAX_REPLANS = "max_replans"
     LOOP = "loop"
     VERIFICATION_FAILED = "verification_failed"
+    PROVIDER_FAILED = "provider_failed"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -73,6 +78,8 @@ class Result:
         usage: tokens, cost, calls and wall time, in total and per agent.
         error: what went wrong, when `stop_reason` is ``error``.
         offline: true when only the offline scripted model answered.
+        partial: the blackboard's latest values when the run ended (what was
+            produced so far, also when a guard stopped the run).
     """
 
     run_id: str
@@ -81,6 +88,7 @@ class Result:
     usage: RunUsage
     error: str | None = None
     offline: bool = False
+    partial: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -99,4 +107,5 @@ class Result:
             "error": self.error,
             "offline": self.offline,
             "usage": self.usage.to_dict(),
+            "partial": self.partial,
         }

@@ -1,42 +1,40 @@
 """YAML team specs: load, validate with file:line:column errors, build the team.
 
-A spec describes agents and how they work together::
+A spec describes agents and how they work together; `docs/spec.md` lists every
+key. In short::
 
     version: 1                      # required, must be 1
-    name: research-team             # the team's name
-    description: optional text      # the team's capability card
-    defaults:                       # optional; for agents that do not set them
-      model: scripted:demo          # else default_model_name() at build time
-      max_tokens: 1024
-      max_turns: 8
-      temperature: 0.2
+    name: research-team             # the root team's name
+    description: optional text      # the root team's capability card
+    defaults: {model: scripted:demo, max_tokens: 1024, max_turns: 8}
     inputs:                         # optional named run inputs
       topic: {description: "what to research", required: true}
-      audience: {default: "engineers"}    # a default makes it optional
     agents:                         # name -> agent
       researcher:
         role: finds sources         # the capability card planners see
-        instructions: |
-          Search first, then answer with short bullets.
-        model: openai:gpt-4o-mini   # optional, ``provider:name``
         tools: ["mypkg.tools:search_web"]   # import paths ``module:attr``
-        max_turns: 6                # optional; also max_tokens, temperature
-      writer: {role: writes the report}
+        writes: [notes]             # blackboard keys it writes (reads: too)
+      writer: {role: writes the report, reads: [notes], writes: [draft]}
+      editor: {role: checks the report, reads: [draft]}
       lead: {role: plans and writes the final answer}
-    team:
-      pattern: orchestrator         # the only pattern so far
+    teams:                          # optional named teams, usable as members
+      report:
+        pattern: pipeline
+        role: writes and checks the report
+        stages: [writer, {use: editor, check: "checks:has_title"}]
+    team:                           # the root team
+      pattern: orchestrator         # orchestrator | pipeline | group_chat | handoffs
       planner: lead
-      workers: [researcher, writer]
-      aggregator: lead              # optional
-      max_concurrency: 8            # optional
-      max_subtasks: 20              # optional
+      workers: [researcher, report] # an agent or a team from teams:
     prices:                         # optional, USD per million tokens
       "openai:my-finetune": {input: 1.0, output: 2.0}
 
-Tool paths are imported with the spec's folder first on ``sys.path``, so a
-``tools.py`` next to the spec is ``tools:search_web``; a plain function is
-wrapped with `podium.tool`. Model strings are checked (``provider:name`` with a
-known provider) but not resolved at load time, so loading needs no API keys.
+Import paths (tools, stage checks, chat selectors and terminate functions,
+``output_type`` and ``handoff_input`` models) are imported with the spec's
+folder first on ``sys.path``, so a ``tools.py`` next to the spec is
+``tools:search_web``; a plain function is wrapped with `podium.tool`. Model
+strings are checked (``provider:name`` with a known provider) but not resolved
+at load time, so loading needs no API keys.
 
 Every problem raises one `SpecError` whose text is ``file:line:column: message``
 and whose `key` is the dotted path of the offending entry. Loading is safe: only
@@ -47,141 +45,92 @@ and alias bombs are refused (see `podium._yaml`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from podium._engine._runner import Runnable
 from podium._spec_check import (
     AgentName,
     InputName,
     Locator,
     ModelName,
+    SpecModel,
     SpecVersion,
-    ToolPath,
     check_model_name,
-    import_agent_tools,
     validation_error,
+)
+from podium._spec_imports import ImportKind, import_agent_tools, load_object
+from podium._spec_models import AgentSpec, Defaults, InputSpec, PriceSpec, normalized
+from podium._spec_refs import check_references
+from podium._spec_teams import (
+    AgentSelector,
+    GroupChatTeam,
+    HandoffsTeam,
+    OrchestratorTeam,
+    PipelineTeam,
+    StageSpec,
+    Team,
+    TeamPattern,
+    team_keys,
 )
 from podium._yaml import Document, YamlPath, dotted, read_text
 from podium.agent import Agent
 from podium.errors import ConfigError
 from podium.models._pricing import set_price
 from podium.models._resolve import default_model_name
-from podium.patterns.orchestrator import Orchestrator
 from podium.registry import suggest
 from podium.tools._tool import Tool
 
 __all__ = [
+    "AgentSelector",
     "AgentSpec",
     "Defaults",
+    "GroupChatTeam",
+    "HandoffsTeam",
     "InputSpec",
     "OrchestratorTeam",
+    "PipelineTeam",
     "PriceSpec",
+    "StageSpec",
+    "Team",
     "TeamSpec",
     "load_spec",
     "parse_spec",
 ]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-AtLeastOne = Annotated[int, Field(ge=1)]
-Temperature = Annotated[float, Field(ge=0, le=2)]
+_OPTIONS = ("max_tokens", "max_turns", "temperature")
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Builder:
+    """Builds each agent and team once; a team is built when first used."""
+
+    def __init__(self, spec: TeamSpec, agents: dict[str, Agent], loaded: dict[YamlPath, Any]):
+        self.spec = spec
+        self.agents = agents
+        self.objects = loaded
+        self.teams: dict[str, Runnable] = {}
+
+    def agent(self, name: str) -> Agent:
+        return self.agents[name]
+
+    def member(self, name: str) -> Runnable:
+        if name in self.agents:
+            return self.agents[name]
+        if name not in self.teams:  # references are checked: no cycles, no unknown names
+            team = self.spec.teams[name]
+            self.teams[name] = team.build(name, team.role, ("teams", name), self)
+        return self.teams[name]
+
+    def loaded(self, path: YamlPath) -> Any:
+        return self.objects[path]
 
 
-class Defaults(_Spec):
-    """Settings applied to every agent that does not set its own."""
-
-    model: ModelName | None = None
-    max_tokens: AtLeastOne | None = None
-    max_turns: AtLeastOne | None = None
-    temperature: Temperature | None = None
-
-
-class InputSpec(_Spec):
-    """A declared run input; required unless it has a default or ``required: false``."""
-
-    model_config = ConfigDict(coerce_numbers_to_str=True)
-
-    description: str = ""
-    required: bool | None = None
-    default: str | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> InputSpec:
-        if self.required and self.default is not None:
-            raise ValueError("an input with a default is not required; drop one of the two")
-        return self
-
-    @property
-    def is_required(self) -> bool:
-        """Whether a run must give this input."""
-        return self.required if self.required is not None else self.default is None
-
-
-class AgentSpec(Defaults):
-    """One agent: its role card, instructions, model, tools and limits."""
-
-    role: str = ""
-    instructions: str = ""
-    tools: list[ToolPath] = []
-
-
-class OrchestratorTeam(_Spec):
-    """``pattern: orchestrator``: a planner assigns subtasks to workers."""
-
-    pattern: Literal["orchestrator"]
-    planner: str
-    workers: list[str] = Field(min_length=1)
-    aggregator: str | None = None
-    max_concurrency: AtLeastOne = 8
-    max_subtasks: AtLeastOne = 20
-
-
-# One member today; further patterns join this union, discriminated by `pattern`.
-TeamPattern = Annotated[OrchestratorTeam, Field(discriminator="pattern")]
-_PATTERNS: dict[str, type[_Spec]] = {"orchestrator": OrchestratorTeam}
-
-
-class PriceSpec(_Spec):
-    """USD per million input and output tokens."""
-
-    input: Annotated[float, Field(ge=0)]
-    output: Annotated[float, Field(ge=0)]
-
-
-_OPTIONAL = frozenset({"description", "defaults", "inputs", "prices"})
-
-
-def _normalized(data: Any) -> Any:
-    """Drop ``x-`` keys (anchors to reuse); read ``inputs:`` or ``lead:`` left empty as {}."""
-    if not isinstance(data, dict):
-        return data
-    data = {
-        k: v
-        for k, v in data.items()
-        if not (isinstance(k, str) and k.startswith("x-")) and (v is not None or k not in _OPTIONAL)
-    }
-    for section in ("agents", "inputs"):
-        if isinstance(data.get(section), dict):
-            data[section] = {k: {} if v is None else v for k, v in data[section].items()}
-    return data
-
-
-class TeamSpec(_Spec):
-    """A validated team spec; `build` makes the runnable team.
+class TeamSpec(SpecModel):
+    """A validated team spec; `build` makes the runnable root team.
 
     Get one with `load_spec` or `parse_spec`, which also point errors at the file.
     """
@@ -190,72 +139,105 @@ class TeamSpec(_Spec):
     name: AgentName
     description: str = ""
     defaults: Defaults = Defaults()
-    inputs: dict[InputName, InputSpec] = {}
+    inputs: dict[InputName, InputSpec] = Field(default_factory=dict)
     agents: dict[AgentName, AgentSpec] = Field(min_length=1)
+    teams: dict[AgentName, TeamPattern] = Field(default_factory=dict)
     team: TeamPattern
-    prices: dict[ModelName, PriceSpec] = {}
+    prices: dict[ModelName, PriceSpec] = Field(default_factory=dict)
 
     _where: Locator = PrivateAttr(default=Locator("<spec>"))
     _tools: dict[str, tuple[Tool, ...]] | None = PrivateAttr(default=None)
+    _objects: dict[YamlPath, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _normalize(cls, data: Any) -> Any:
-        return _normalized(data)
-
-    def _references(self) -> Iterable[tuple[YamlPath, str]]:
-        """(path, name) for every agent the team refers to."""
-        yield ("team", "planner"), self.team.planner
-        for i, worker in enumerate(self.team.workers):
-            yield ("team", "workers", i), worker
-        if self.team.aggregator is not None:
-            yield ("team", "aggregator"), self.team.aggregator
+        return normalized(data)
 
     def _check_references(self) -> None:
-        seen: set[str] = set()
-        for path, name in self._references():
-            if name not in self.agents:
-                hint = suggest(name, self.agents) or f"; defined agents: {', '.join(self.agents)}"
-                raise self._where.error(f"{dotted(path)}: no agent named {name!r}{hint}", path)
-            if path[1] == "workers":
-                if name in seen:
-                    raise self._where.error(f"{dotted(path)}: {name!r} is listed twice", path)
-                seen.add(name)
+        check_references(self.agents, self.teams, self.team, self._where)
 
-    def _agent_tools(self) -> dict[str, list[str]]:
-        return {name: agent.tools for name, agent in self.agents.items()}
+    def _imports(self) -> Iterator[tuple[YamlPath, str, ImportKind]]:
+        """(position, import path, what it must be) for everything but tools."""
+        for name, agent in self.agents.items():
+            for key in ("output_type", "handoff_input"):
+                value = getattr(agent, key)
+                if value is not None:
+                    yield ("agents", name, key), value, "model"
+        teams: list[tuple[YamlPath, TeamPattern]] = [(("team",), self.team)]
+        teams += [(("teams", n), t) for n, t in self.teams.items()]
+        for at, team in teams:
+            for path, value, kind in team.imports():
+                yield (*at, *path), value, kind
+
+    def _load(self, directory: Path | None) -> None:
+        """Import every tool, check, selector and model the spec names."""
+        tools = {name: agent.tools for name, agent in self.agents.items()}
+        self._tools = import_agent_tools(tools, directory, self._where)
+        self._objects = {
+            path: load_object(path, value, kind, directory, self._where)
+            for path, value, kind in self._imports()
+        }
+        for name, agent in self.agents.items():
+            if len(agent.writes) < 2:
+                continue
+            output = self._objects.get(("agents", name, "output_type"))
+            missing = [k for k in agent.writes if k not in getattr(output, "model_fields", {})]
+            if missing:
+                path: YamlPath = ("agents", name, "writes")
+                needs = (
+                    f"its output_type {agent.output_type!r} needs"
+                    if output is not None
+                    else "it needs an output_type: a pydantic model with"
+                )
+                raise self._where.error(
+                    f"{dotted(path)}: {name} writes several keys, so {needs} a field per key "
+                    f"(missing: {', '.join(missing)})",
+                    path,
+                )
 
     def apply_prices(self) -> None:
         """Register the spec's ``prices`` (done by `build`)."""
         for model, price in self.prices.items():
             set_price(model, input=price.input, output=price.output)
 
-    def _agent(self, name: str, model: str | None, tools: tuple[Tool, ...]) -> Agent:
+    def _agent(self, name: str, model: str | None) -> Agent:
         spec, defaults = self.agents[name], self.defaults
         options: dict[str, Any] = {}
-        for option in ("max_tokens", "max_turns", "temperature"):
+        for option in _OPTIONS:
             value = getattr(spec, option)
             value = value if value is not None else getattr(defaults, option)
             if value is not None:
                 options[option] = value
+        output_type = self._objects.get(("agents", name, "output_type"))
         return Agent(
             name,
             role=spec.role,
             instructions=spec.instructions,
             model=model or spec.model or defaults.model or default_model_name(),
-            tools=tools,
+            tools=(self._tools or {}).get(name, ()),
+            output_type=output_type if output_type is not None else str,
+            reads=spec.reads,
+            writes=spec.writes,
+            reads_verified_only=spec.reads_verified_only,
+            handoffs=spec.handoffs,
+            handoff_input=self._objects.get(("agents", name, "handoff_input")),
             **options,
         )
 
-    def build(self, *, model: str | None = None) -> Orchestrator:
-        """The root team with all its agents, ready to run.
+    def build(self, *, model: str | None = None) -> Team:
+        """The root team (``team:``) with all its agents and nested teams, ready to run.
 
         Args:
             model: ``provider:name`` to use for every agent instead of the spec's.
 
+        Returns:
+            An `Orchestrator`, `Pipeline`, `GroupChat` or `Handoffs`, by the
+            root team's ``pattern``; each has ``run`` and ``run_sync``.
+
         Raises:
             ConfigError: `model` is not a valid model string.
-            SpecError: a reference or tool path is invalid (specs made without
+            SpecError: a reference or import path is invalid (specs made without
                 `load_spec`/`parse_spec` are checked here).
         """
         if model is not None:
@@ -265,19 +247,10 @@ class TeamSpec(_Spec):
                 raise ConfigError(str(exc)) from None
         self._check_references()
         if self._tools is None:
-            self._tools = import_agent_tools(self._agent_tools(), None, self._where)
+            self._load(None)
         self.apply_prices()
-        agents = {n: self._agent(n, model, self._tools.get(n, ())) for n in self.agents}
-        team = self.team
-        return Orchestrator(
-            planner=agents[team.planner],
-            workers=[agents[w] for w in team.workers],
-            aggregator=agents[team.aggregator] if team.aggregator else None,
-            name=self.name,
-            role=self.description,
-            max_concurrency=team.max_concurrency,
-            max_subtasks=team.max_subtasks,
-        )
+        builder = _Builder(self, {n: self._agent(n, model) for n in self.agents}, self._objects)
+        return self.team.build(self.name, self.team.role or self.description, ("team",), builder)
 
     def resolve_inputs(self, given: Mapping[str, str]) -> dict[str, str]:
         """The run's inputs: `given` plus defaults (optional ones without a default are "").
@@ -327,7 +300,7 @@ class TeamSpec(_Spec):
         return _PLACEHOLDER.sub(replace, task)
 
 
-_SHAPES: dict[tuple[str, ...], type[_Spec]] = {
+_SHAPES: dict[tuple[str, ...], type[SpecModel]] = {
     (): TeamSpec,
     ("defaults",): Defaults,
     ("inputs", "*"): InputSpec,
@@ -338,11 +311,11 @@ _SHAPES: dict[tuple[str, ...], type[_Spec]] = {
 
 def _keys_at(data: Any) -> Callable[[YamlPath], list[str]]:
     def keys(path: YamlPath) -> list[str]:
-        if path == ("team",):
-            team = data.get("team")
-            pattern = team.get("pattern") if isinstance(team, dict) else None
-            models = [_PATTERNS[pattern]] if pattern in _PATTERNS else _PATTERNS.values()
-            return sorted({f for m in models for f in m.model_fields})
+        if path[:1] == ("team",):
+            return team_keys(data.get("team"), path[1:])
+        if path[:1] == ("teams",) and len(path) >= 2:
+            teams = data.get("teams")
+            return team_keys(teams.get(path[1]) if isinstance(teams, dict) else None, path[2:])
         shape = tuple("*" if i == 1 else str(p) for i, p in enumerate(path))
         model = _SHAPES.get(shape)
         return list(model.model_fields) if model else []
@@ -351,7 +324,7 @@ def _keys_at(data: Any) -> Callable[[YamlPath], list[str]]:
 
 
 def parse_spec(text: str, *, filename: str = "<string>") -> TeamSpec:
-    """Validate the spec in `text`; tools are imported relative to `filename`'s folder.
+    """Validate the spec in `text`; code is imported relative to `filename`'s folder.
 
     Raises:
         SpecError: the first problem found, as ``file:line:column: message``.
@@ -369,8 +342,7 @@ def parse_spec(text: str, *, filename: str = "<string>") -> TeamSpec:
         raise validation_error(exc, where, doc.data, _keys_at(doc.data)) from None
     spec._where = where
     spec._check_references()
-    directory = None if filename.startswith("<") else Path(filename).resolve().parent
-    spec._tools = import_agent_tools(spec._agent_tools(), directory, where)
+    spec._load(None if filename.startswith("<") else Path(filename).resolve().parent)
     return spec
 
 

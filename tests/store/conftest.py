@@ -12,18 +12,16 @@ import os
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from store_kit import PG_URL, Backend, pg_admin
 
 from podium import MemoryStore, SqliteStore
 from podium.store import RunStore
 from podium.store._postgres import PostgresStore
-
-PG_URL = os.environ.get("PODIUM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @functools.cache
@@ -33,13 +31,6 @@ def _postgres_problem() -> str | None:
     except psycopg.Error as exc:
         return f"PostgreSQL unreachable at {PG_URL}: {exc}".strip()
     return None
-
-
-def pg_admin(statement: str, params: Any = None) -> list[tuple[Any, ...]]:
-    """Run one statement on the test database outside any test schema."""
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        cur = conn.execute(statement, params)
-        return cur.fetchall() if cur.description else []
 
 
 @pytest.fixture
@@ -54,23 +45,6 @@ def pg_url() -> Iterator[str]:
     pg_admin(f'CREATE SCHEMA "{schema}"')
     yield f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
     pg_admin(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@dataclass
-class Backend:
-    """One database, and a way to open as many stores on it as a test needs."""
-
-    name: str
-    factory: Callable[[], RunStore]
-    raw: Callable[[str], list[tuple[Any, ...]]] = lambda sql: []
-    location: str = ""
-    opened: list[RunStore] = field(default_factory=list)
-
-    def open(self) -> RunStore:
-        """A new store on this backend's database (the same one for memory)."""
-        store = self.factory()
-        self.opened.append(store)
-        return store
 
 
 def _sqlite_raw(path: Path) -> Callable[[str], list[tuple[Any, ...]]]:

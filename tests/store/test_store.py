@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Backend
-from store_records import event, record
+from store_kit import Backend, event, record
 
 from podium import Agent, Event, EventKind, Orchestrator, StoreError
 from podium.store import RunStore

@@ -6,12 +6,17 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from typing import Any
 
+from podium._engine._signals import GuardStop
 from podium.events import Event, EventKind
+from podium.guards._budget import Budget, BudgetLedger
+from podium.guards._limits import Limits, LoopPolicy
 from podium.memory._blackboard import Blackboard, Entry, EntryStatus
 from podium.models._base import Usage
-from podium.result import AgentUsage, RunUsage
+from podium.observe._redact import Redactor
+from podium.result import AgentUsage, RunUsage, StopReason
 from podium.store._base import RunStore
 
 __all__ = ["MAX_TEXT_CHARS", "Listener", "Recorder", "RunState", "StepContext", "Task", "bound"]
@@ -56,10 +61,17 @@ class Recorder:
     durable. The engine flushes before it uses a model or tool result.
     """
 
-    def __init__(self, store: RunStore, run_id: str, listeners: tuple[Listener, ...] = ()):
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: str,
+        listeners: tuple[Listener, ...] = (),
+        redactor: Redactor | None = None,
+    ):
         self.store = store
         self.run_id = run_id
         self.listeners = listeners
+        self.redactor = redactor
         self._seq = 0
         self._pending: list[Event] = []
         self._inflight: set[asyncio.Future[None]] = set()
@@ -88,6 +100,8 @@ class Recorder:
             ended_at=now,
             payload=payload if payload is not None else {},
         )
+        if self.redactor is not None and event.payload:
+            event.payload = self.redactor.scrub_obj(event.payload)
         if usage is not None:
             event.input_tokens = usage.input_tokens
             event.output_tokens = usage.output_tokens
@@ -129,6 +143,8 @@ class RunState:
     offline_only: bool = True
     max_concurrency: int = 8
     blackboard: Blackboard = field(default_factory=Blackboard)
+    limits: Limits = field(default_factory=Limits)
+    loops: LoopPolicy = field(default_factory=LoopPolicy)
 
     def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:
         """Count one model call for `agent`."""
@@ -162,6 +178,7 @@ class StepContext:
     parent: str = ""
     agent: str = ""
     depth: int = 0
+    ledger: BudgetLedger | None = None
 
     @property
     def run_id(self) -> str:
@@ -176,13 +193,36 @@ class StepContext:
             parent=self.path,
             agent=self.agent if agent is None else agent,
             depth=self.depth + (1 if nest else 0),
+            ledger=self.ledger,
         )
 
     def as_agent(self, agent: str) -> StepContext:
         """The same step, owned by `agent`."""
-        return StepContext(
-            state=self.state, path=self.path, parent=self.parent, agent=agent, depth=self.depth
-        )
+        return dc_replace(self, agent=agent)
+
+    def scoped(self, owner: object, budget: Budget | None) -> StepContext:
+        """This context with `owner`'s own budget share (if it has one) in force."""
+        if budget is None or budget.empty:
+            return self
+        if self.ledger is not None and self.ledger.owner == id(owner):
+            return self
+        name = getattr(owner, "name", "share")
+        if self.ledger is None:
+            ledger = BudgetLedger(budget=budget, name=name, owner=id(owner))
+        else:
+            ledger = self.ledger.child(budget, name, owner=id(owner))
+        return dc_replace(self, ledger=ledger)
+
+    def check_depth(self) -> None:
+        """Stop with ``max_depth`` when this team is nested deeper than allowed."""
+        limit = self.state.limits.max_depth
+        if self.depth > limit:
+            raise GuardStop(
+                StopReason.MAX_DEPTH,
+                f"team nested {self.depth} levels deep; the limit is {limit}",
+                path=self.path,
+                agent=self.agent,
+            )
 
     def write(
         self,

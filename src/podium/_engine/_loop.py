@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -15,9 +16,11 @@ from podium._engine._signals import GuardStop, HandoffRequested, mark_recorded
 from podium._engine._tools import execute_tool
 from podium.errors import IncompleteResponse, OutputValidationError, ProviderError, ToolError
 from podium.events import EventKind
+from podium.guards._budget import BudgetExhausted, BudgetLedger, Reservation
 from podium.memory._blackboard import render_entries
-from podium.messages import Message
+from podium.messages import Message, ToolCall
 from podium.models._base import Model, ModelRequest, ModelResponse
+from podium.models._pricing import price_of
 from podium.result import StopReason
 from podium.tools._tool import Tool
 
@@ -90,6 +93,9 @@ async def _call_model(
     ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int
 ) -> ModelResponse:
     path = f"{ctx.path}/model#{turn}"
+    reservation = _reserve(ctx, model, request, path)
+    if reservation is not None and reservation.max_tokens < request.max_tokens:
+        request = replace(request, max_tokens=reservation.max_tokens)
     started = time.time()
     ctx.emit(
         EventKind.MODEL_REQUEST,
@@ -105,7 +111,11 @@ async def _call_model(
     )
     try:
         response = await model.request(request)
-    except ProviderError as exc:
+    except BaseException as exc:
+        if reservation is not None:
+            BudgetLedger.settle(reservation, None)
+        if not isinstance(exc, ProviderError):
+            raise
         ctx.emit(
             EventKind.ERROR,
             path=path,
@@ -121,6 +131,8 @@ async def _call_model(
         mark_recorded(exc)
         await ctx.state.recorder.flush()
         raise
+    if reservation is not None:
+        BudgetLedger.settle(reservation, response.usage)
     text = bound(response.text)
     ctx.emit(
         EventKind.MODEL_RESPONSE,
@@ -144,6 +156,20 @@ async def _call_model(
     return response
 
 
+def _reserve(
+    ctx: StepContext, model: Model, request: ModelRequest, path: str
+) -> Reservation | None:
+    """Reserve the call's worst case against the budget, or stop the run."""
+    if ctx.ledger is None:
+        return None
+    try:
+        return ctx.ledger.reserve(request, price_of(model), model.name)
+    except BudgetExhausted as exc:
+        raise GuardStop(
+            StopReason.BUDGET, f"{exc.detail} (budget of {exc.ledger})", path=path, agent=ctx.agent
+        ) from None
+
+
 def _final_text(response: ModelResponse, model: Model, ctx: StepContext) -> str:
     provider, _, name = model.name.partition(":")
     if response.finish_reason == "length":
@@ -162,6 +188,43 @@ def _final_text(response: ModelResponse, model: Model, ctx: StepContext) -> str:
     return bound(response.text)
 
 
+class _ToolRepeats:
+    """Counts identical tool calls by one agent in one task (a loop detector)."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.limit = ctx.state.loops.repeated_tool_calls if ctx.state.loops.enabled else 0
+        self.seen: dict[tuple[str, str], list[str]] = {}
+
+    def record(self, call: ToolCall, path: str) -> None:
+        if self.limit <= 0:
+            return
+        try:
+            args = json.dumps(json.loads(call.arguments or "{}"), sort_keys=True)
+        except json.JSONDecodeError:
+            args = call.arguments.strip()
+        steps = self.seen.setdefault((call.name, args), [])
+        steps.append(path)
+        if len(steps) >= self.limit:
+            self.ctx.emit(
+                EventKind.LOOP_DETECTED,
+                payload={
+                    "detector": "repeated_tool_call",
+                    "agents": [self.ctx.agent],
+                    "tool": call.name,
+                    "arguments": bound(args, 2_000),
+                    "steps": steps,
+                },
+            )
+            raise GuardStop(
+                StopReason.LOOP,
+                f"agent {self.ctx.agent} called {call.name} with the same arguments "
+                f"{len(steps)} times (steps {', '.join(steps)})",
+                path=path,
+                agent=self.ctx.agent,
+            )
+
+
 async def run_loop(
     agent: AgentLike, task: Task, ctx: StepContext, options: LoopOptions | None = None
 ) -> Any:
@@ -174,18 +237,21 @@ async def run_loop(
     structured = isinstance(options.output_type, type) and issubclass(
         options.output_type, BaseModel
     )
+    schema = options.output_type.model_json_schema() if structured else None
     messages = [Message.system(system_prompt(agent, options)), Message.user(render_task(task))]
-    sent = 0
-    tool_index = 0
-    malformed_streak = 0
+    max_turns = agent.max_turns
+    if ctx.state.limits.max_turns is not None:
+        max_turns = min(max_turns, ctx.state.limits.max_turns)
+    repeats = _ToolRepeats(ctx)
+    sent = tool_index = malformed_streak = 0
     repaired = False
-    for turn in range(agent.max_turns):
+    for turn in range(max_turns):
         request = ModelRequest(
             messages=tuple(messages),
             tools=specs,
             max_tokens=agent.max_tokens,
             temperature=agent.temperature,
-            output_schema=options.output_type.model_json_schema() if structured else None,
+            output_schema=schema,
             output_name=options.output_type.__name__ if structured else None,
         )
         response = await _call_model(ctx, model, request, turn, sent)
@@ -193,6 +259,7 @@ async def run_loop(
         if response.tool_calls:
             messages.append(Message.assistant(bound(response.text), response.tool_calls))
             for call in response.tool_calls:
+                repeats.record(call, f"{ctx.path}/tool[{call.name}]#{tool_index}")
                 try:
                     outcome = await execute_tool(ctx, call, tools, tool_index)
                 except HandoffRequested as handoff:
@@ -228,7 +295,7 @@ async def run_loop(
             )
     raise GuardStop(
         StopReason.MAX_TURNS,
-        f"no final answer after {agent.max_turns} turns",
+        f"no final answer after {max_turns} turns",
         path=ctx.path,
         agent=ctx.agent,
     )

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium._engine._context import Listener
+from podium.guards._budget import Budget
+from podium.guards._limits import Limits, LoopPolicy
+from podium.observe._redact import Redactor
 from podium.result import Result
 from podium.store import RunStore
 
@@ -25,6 +28,10 @@ class RunMixin:
         run_id: str | None = None,
         listeners: tuple[Listener, ...] = (),
         max_concurrency: int = 8,
+        redactor: Redactor | None = None,
+        budget: Budget | None = None,
+        limits: Limits | None = None,
+        loops: LoopPolicy | None = None,
     ) -> Result:
         """Run this on `task` as a recorded run and return its `Result`.
 
@@ -36,6 +43,13 @@ class RunMixin:
             run_id: use this id instead of a fresh one.
             listeners: called with every event as it is recorded (progress UIs).
             max_concurrency: parallel subtasks at most.
+            redactor: replaces secrets before anything is recorded; by default
+                provider-key shapes and the values of secret environment
+                variables (see `podium.observe.default_redactor`).
+            budget: caps for the whole run (USD, tokens, calls, seconds); the
+                runnable's own `budget` by default.
+            limits: turn, depth, fan-out and re-plan limits.
+            loops: loop-detector thresholds.
         """
         from podium._engine._runner import execute
 
@@ -47,6 +61,10 @@ class RunMixin:
             run_id=run_id,
             listeners=listeners,
             max_concurrency=max_concurrency,
+            redactor=redactor,
+            budget=budget,
+            limits=limits,
+            loops=loops,
         )
 
     def run_sync(self, task: str, **kwargs: Any) -> Result:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 import uuid
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any, Protocol, runtime_checkable
 
 from podium._engine._context import Listener, Recorder, RunState, StepContext, Task, bound
 from podium._engine._signals import GuardStop, mark_recorded
-from podium.errors import ConfigError, PodiumError
+from podium.errors import ConfigError, IncompleteResponse, PodiumError, ProviderError
 from podium.events import EventKind
+from podium.guards._budget import Budget
+from podium.guards._limits import Limits, LoopPolicy
+from podium.observe._listeners import run_listeners
+from podium.observe._redact import Redactor, default_redactor
 from podium.result import Result, StopReason
 from podium.store import RunRecord, RunStore, open_store
 
@@ -43,6 +49,51 @@ def _output_text(output: Any) -> str | None:
     return str(output)
 
 
+def _classify(exc: BaseException) -> tuple[StopReason, str]:
+    if isinstance(exc, GuardStop):
+        return exc.reason, str(exc)
+    if isinstance(exc, ProviderError) and not isinstance(exc, IncompleteResponse):
+        return StopReason.PROVIDER_FAILED, str(exc)
+    if isinstance(exc, PodiumError):
+        return StopReason.ERROR, str(exc)
+    return StopReason.ERROR, f"{type(exc).__name__}: {exc}"
+
+
+async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: float | None) -> Any:
+    """Invoke under the wall-clock budget: at the deadline in-flight calls are cancelled."""
+    if seconds is None:
+        return await runnable.invoke(task, ctx)
+    try:
+        async with asyncio.timeout(seconds):
+            return await runnable.invoke(task, ctx)
+    except TimeoutError:
+        raise GuardStop(
+            StopReason.BUDGET,
+            f"the wall-clock budget of {seconds:g}s ran out",
+            path=ctx.path,
+            agent=ctx.agent,
+        ) from None
+
+
+def _record_failure(ctx: StepContext, exc: BaseException) -> None:
+    if isinstance(exc, GuardStop):
+        ctx.emit(
+            EventKind.GUARD_STOP,
+            path=exc.path,
+            payload={"reason": str(exc.reason), "detail": exc.detail, "agent": exc.agent},
+        )
+    elif not mark_recorded(exc):
+        ctx.emit(
+            EventKind.ERROR,
+            payload={
+                "error": type(exc).__name__,
+                "code": getattr(exc, "code", "exception"),
+                "message": str(exc),
+                "traceback": bound("".join(traceback.format_exception(exc)), 8_000),
+            },
+        )
+
+
 async def execute(
     runnable: Runnable,
     task: str,
@@ -52,17 +103,37 @@ async def execute(
     run_id: str | None = None,
     listeners: tuple[Listener, ...] = (),
     max_concurrency: int = 8,
+    redactor: Redactor | None = None,
+    budget: Budget | None = None,
+    limits: Limits | None = None,
+    loops: LoopPolicy | None = None,
 ) -> Result:
-    """Run `runnable` on `task`, recording every step in `store`."""
+    """Run `runnable` on `task`, recording every step in `store`.
+
+    `budget`, `limits` and `loops` default to the runnable's own (its `budget`,
+    `limits` and `loops` attributes, when it has them).
+    """
     if max_concurrency < 1:  # a zero-slot semaphore would wait forever
         raise ConfigError(f"max_concurrency must be at least 1, not {max_concurrency}")
+    budget = budget if budget is not None else getattr(runnable, "budget", None)
+    limits = limits or getattr(runnable, "limits", None) or Limits()
+    loops = loops or getattr(runnable, "loops", None) or LoopPolicy()
     own_store = store is None
     store = store if store is not None else open_store()
     run_id = run_id or new_run_id()
-    record = RunRecord(run_id=run_id, name=runnable.name, task=task, created_at=time.time())
-    recorder = Recorder(store, run_id, listeners)
-    state = RunState(run_id=run_id, recorder=recorder, max_concurrency=max_concurrency)
-    ctx = StepContext(state=state, path="root", agent=runnable.name)
+    redactor = redactor if redactor is not None else default_redactor()
+    record = RunRecord(
+        run_id=run_id, name=runnable.name, task=redactor.scrub(task), created_at=time.time()
+    )
+    recorder = Recorder(store, run_id, (*listeners, *run_listeners(run_id)), redactor)
+    state = RunState(
+        run_id=run_id,
+        recorder=recorder,
+        max_concurrency=max_concurrency,
+        limits=limits,
+        loops=loops,
+    )
+    ctx = StepContext(state=state, path="root", agent=runnable.name).scoped(runnable, budget)
     output: Any = None
     error: str | None = None
     stop = StopReason.COMPLETED
@@ -70,27 +141,27 @@ async def execute(
         await store.create_run(record)
         ctx.emit(
             EventKind.RUN_START,
-            payload={"task": bound(task), "inputs": dict(inputs or {}), "runnable": runnable.name},
+            payload={
+                "task": bound(task),
+                "inputs": dict(inputs or {}),
+                "runnable": runnable.name,
+                "budget": asdict(budget) if budget is not None else None,
+            },
         )
         started = time.time()
         try:
-            output = await runnable.invoke(Task(text=task, inputs=dict(inputs or {})), ctx)
-        except GuardStop as stop_signal:
-            stop, error = stop_signal.reason, str(stop_signal)
-        except PodiumError as exc:
-            stop, error = StopReason.ERROR, str(exc)
-        except Exception as exc:  # a bug or an unexpected failure: recorded, not lost
-            stop, error = StopReason.ERROR, f"{type(exc).__name__}: {exc}"
-            if not mark_recorded(exc):
-                ctx.emit(
-                    EventKind.ERROR,
-                    payload={
-                        "error": type(exc).__name__,
-                        "message": str(exc),
-                        "traceback": bound("".join(traceback.format_exception(exc)), 8_000),
-                    },
-                )
+            output = await _invoke(
+                runnable,
+                Task(text=task, inputs=dict(inputs or {})),
+                ctx,
+                budget.seconds if budget is not None else None,
+            )
+        except Exception as exc:  # every failure is recorded and returned, never lost
+            stop, error = _classify(exc)
+            _record_failure(ctx, exc)
         state.usage.total.wall_time_s = time.time() - started
+        board = state.blackboard
+        partial = {e.key: e.text() for e in board.select(board.keys())}
         ctx.emit(
             EventKind.RUN_END,
             started_at=started,
@@ -104,8 +175,8 @@ async def execute(
         await recorder.flush()
         record.status = str(stop)
         record.ended_at = time.time()
-        record.output = _output_text(output)
-        record.error = error
+        record.output = redactor.scrub(_output_text(output) or "") if output is not None else None
+        record.error = error = redactor.scrub(error) if error else None
         record.usage = state.usage.to_dict()
         record.model = ", ".join(sorted(state.models))
         record.offline = state.offline_only and bool(state.models)
@@ -120,4 +191,5 @@ async def execute(
         usage=state.usage,
         error=error,
         offline=record.offline,
+        partial=partial,
     )

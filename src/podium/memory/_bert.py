@@ -134,17 +134,20 @@ class BertEncoder:
         batch, length = ids.shape
         heads, width = cfg.num_heads, cfg.hidden_size // cfg.num_heads
         x = self._word[ids] + self._pos[:length] + self._type0
-        x = _layer_norm(x, *self._ln, cfg.layer_norm_eps)
+        # Tokens as rows of one 2-D matrix: one BLAS call per weight, not one per text.
+        x = _layer_norm(x.reshape(batch * length, -1), *self._ln, cfg.layer_norm_eps)
         bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
         scale = np.float32(1.0 / math.sqrt(width))
         for layer in self._layers:
             qkv = x @ layer["qkv_w"] + layer["qkv_b"]
             q, k, v = (
-                part.reshape(batch, length, heads, width).transpose(0, 2, 1, 3)
+                np.ascontiguousarray(
+                    part.reshape(batch, length, heads, width).transpose(0, 2, 1, 3)
+                )
                 for part in np.split(qkv, 3, axis=-1)
             )
             probs = _softmax((q @ k.transpose(0, 1, 3, 2)) * scale + bias)
-            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch * length, -1)
             x = _layer_norm(
                 x + context @ layer["o_w"] + layer["o_b"],
                 layer["ln1_g"],
@@ -158,6 +161,7 @@ class BertEncoder:
                 layer["ln2_b"],
                 cfg.layer_norm_eps,
             )
+        x = x.reshape(batch, length, -1)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -240,13 +240,12 @@ class SqliteVecMemory:
             return
         self._closed = True
 
-        def shut(conn: sqlite3.Connection | None) -> None:
-            if conn is not None:
-                conn.close()
+        def shut() -> None:  # on the worker, after every job queued before it
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, shut, self._conn)
-        self._conn = None
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
         self._executor.shutdown(wait=False)
 
     async def _embed(self, texts: list[str]) -> list[list[float]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from podium.errors import ConfigError
 from podium.models._base import Usage
 
-__all__ = ["Price", "cost_of", "get_price", "load_prices", "set_price"]
+__all__ = ["Price", "cost_of", "get_price", "load_prices", "price_of", "set_price"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,3 +92,27 @@ def cost_of(model: str, input_tokens: int, output_tokens: int) -> Usage:
     price = get_price(model)
     cost = price.cost(input_tokens, output_tokens) if price is not None else 0.0
     return Usage(input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost)
+
+
+def price_of(model: object) -> Price | None:
+    """The price that bounds what a call to `model` can cost.
+
+    Follows wrappers (``.model``); for a fallback chain (``.models``) it is the
+    most expensive model's price per direction; a model's own ``price``
+    attribute wins over the table.
+    """
+    own = getattr(model, "price", None)
+    if isinstance(own, Price):
+        return own
+    chain = getattr(model, "models", None)
+    if isinstance(chain, tuple) and chain:
+        prices = [price_of(m) for m in chain]
+        if any(p is None for p in prices):
+            return None
+        known = [p for p in prices if p is not None]
+        return Price(input=max(p.input for p in known), output=max(p.output for p in known))
+    inner = getattr(model, "model", None)
+    if inner is not None and not isinstance(inner, str):
+        return price_of(inner)
+    name = getattr(model, "name", None)
+    return get_price(name) if isinstance(name, str) else None

@@ -11,7 +11,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -31,7 +31,8 @@ from podium.store._sql import (
 __all__ = ["PostgresStore"]
 
 _T = TypeVar("_T")
-_Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+if TYPE_CHECKING:
+    _Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 # concurrent openers (processes) migrate one at a time, per schema
 _MIGRATE_LOCK = (
     "SELECT pg_advisory_xact_lock(hashtext('podium.migrate.' || coalesce(current_schema(), '')))"

@@ -73,7 +73,7 @@ _RENEW = "UPDATE leases SET expires_at = {now} + ? WHERE run_id = ? AND owner = 
 _RELEASE = "DELETE FROM leases WHERE run_id = ? AND owner = ?"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: a cheap cache key
 class Dialect:
     """How one database spells the shared SQL.
 

@@ -1,0 +1,97 @@
+"""The spec's sections other than teams: defaults, inputs, agents and prices.
+
+Private to `podium.spec`, which re-exports these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, model_validator
+
+from podium._spec_check import (
+    AgentName,
+    AtLeastOne,
+    BlackboardKey,
+    ModelName,
+    ModelPath,
+    SpecModel,
+    ToolPath,
+)
+
+__all__ = ["AgentSpec", "Defaults", "InputSpec", "PriceSpec", "normalized"]
+
+Temperature = Annotated[float, Field(ge=0, le=2)]
+
+
+class Defaults(SpecModel):
+    """Settings applied to every agent that does not set its own."""
+
+    model: ModelName | None = None
+    max_tokens: AtLeastOne | None = None
+    max_turns: AtLeastOne | None = None
+    temperature: Temperature | None = None
+
+
+class InputSpec(SpecModel):
+    """A declared run input; required unless it has a default or ``required: false``."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    description: str = ""
+    required: bool | None = None
+    default: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputSpec:
+        if self.required and self.default is not None:
+            raise ValueError("an input with a default is not required; drop one of the two")
+        return self
+
+    @property
+    def is_required(self) -> bool:
+        """Whether a run must give this input."""
+        return self.required if self.required is not None else self.default is None
+
+
+class AgentSpec(Defaults):
+    """One agent: role card, instructions, model, tools, limits, memory and handoffs.
+
+    ``output_type`` and ``handoff_input`` are import paths of pydantic models;
+    ``handoffs`` names other agents (of the same handoffs team).
+    """
+
+    role: str = ""
+    instructions: str = ""
+    tools: list[ToolPath] = Field(default_factory=list)
+    output_type: ModelPath | None = None
+    reads: list[BlackboardKey] = Field(default_factory=list)
+    writes: list[BlackboardKey] = Field(default_factory=list)
+    reads_verified_only: bool = False
+    handoffs: list[AgentName] = Field(default_factory=list)
+    handoff_input: ModelPath | None = None
+
+
+class PriceSpec(SpecModel):
+    """USD per million input and output tokens."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+
+
+_OPTIONAL = frozenset({"description", "defaults", "inputs", "prices", "teams"})
+
+
+def normalized(data: Any) -> Any:
+    """Drop ``x-`` keys (anchors to reuse); read ``inputs:`` or ``lead:`` left empty as {}."""
+    if not isinstance(data, dict):
+        return data
+    data = {
+        k: v
+        for k, v in data.items()
+        if not (isinstance(k, str) and k.startswith("x-")) and (v is not None or k not in _OPTIONAL)
+    }
+    for section in ("agents", "inputs"):
+        if isinstance(data.get(section), dict):
+            data[section] = {k: {} if v is None else v for k, v in data[section].items()}
+    return data

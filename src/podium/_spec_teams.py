@@ -1,0 +1,319 @@
+"""Teams in a spec: one model per pattern, the names each refers to, and building it.
+
+Private to `podium.spec`. ``team:`` and every entry of ``teams:`` is one of
+these models, told apart by ``pattern``. Each model lists the names it refers
+to (`refs`, checked by `podium._spec_refs`), the import paths it holds
+(`imports`, loaded by `podium._spec_imports`), and builds its runnable from
+already-built members (`build`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from podium._engine._runner import Runnable
+from podium._spec_check import (
+    ROUND_ROBIN,
+    AgentName,
+    AtLeastOne,
+    CallablePath,
+    SelectorName,
+    SpecModel,
+)
+from podium._spec_imports import ImportKind
+from podium._yaml import YamlPath
+from podium.agent import Agent
+from podium.patterns.group_chat import GroupChat, Selector
+from podium.patterns.handoff import Handoffs
+from podium.patterns.orchestrator import Orchestrator
+from podium.patterns.pipeline import Pipeline, Stage
+
+__all__ = [
+    "PATTERNS",
+    "AgentSelector",
+    "GroupChatTeam",
+    "HandoffsTeam",
+    "OrchestratorTeam",
+    "Parts",
+    "PipelineTeam",
+    "Ref",
+    "StageSpec",
+    "Team",
+    "TeamPattern",
+    "team_keys",
+]
+
+#: What `TeamSpec.build` returns: the root team, ready to ``run``.
+Team = Orchestrator | Pipeline | GroupChat | Handoffs
+
+ImportRef = tuple[YamlPath, str, ImportKind]
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A name a team refers to.
+
+    Attributes:
+        path: where it is written, relative to the team's mapping.
+        name: the agent or team it names.
+        agents_only: only an agent fits here (a planner, a handoffs member, ...).
+        group: the list it belongs to; labels within one group must be unique.
+        label: what must be unique in the group (the name, or a stage's name).
+    """
+
+    path: YamlPath
+    name: str
+    agents_only: bool = False
+    group: str | None = None
+    label: str = ""
+
+
+class Parts(Protocol):
+    """What a team model needs to build its runnable."""
+
+    def agent(self, name: str) -> Agent:
+        """The built agent `name`."""
+        ...
+
+    def member(self, name: str) -> Runnable:
+        """The built agent or team `name`."""
+        ...
+
+    def loaded(self, path: YamlPath) -> Any:
+        """The object imported from the import path written at `path`."""
+        ...
+
+
+class _Team(SpecModel):
+    role: str = ""
+
+
+class OrchestratorTeam(_Team):
+    """``pattern: orchestrator``: a planner assigns subtasks to workers (agents or teams)."""
+
+    pattern: Literal["orchestrator"]
+    planner: AgentName
+    workers: list[AgentName] = Field(min_length=1)
+    aggregator: AgentName | None = None
+    max_concurrency: AtLeastOne = 8
+    max_subtasks: AtLeastOne = 20
+
+    def refs(self) -> list[Ref]:
+        """The planner, the workers and the aggregator."""
+        refs = [Ref(("planner",), self.planner, agents_only=True)]
+        refs += [
+            Ref(("workers", i), w, group="workers", label=w) for i, w in enumerate(self.workers)
+        ]
+        if self.aggregator is not None:
+            refs.append(Ref(("aggregator",), self.aggregator, agents_only=True))
+        return refs
+
+    def imports(self) -> list[ImportRef]:
+        """None."""
+        return []
+
+    def build(self, name: str, role: str, at: YamlPath, parts: Parts) -> Orchestrator:
+        """The `Orchestrator`."""
+        return Orchestrator(
+            planner=parts.agent(self.planner),
+            workers=[parts.member(w) for w in self.workers],
+            aggregator=parts.agent(self.aggregator) if self.aggregator else None,
+            name=name,
+            role=role,
+            max_concurrency=self.max_concurrency,
+            max_subtasks=self.max_subtasks,
+        )
+
+
+class StageSpec(SpecModel):
+    """A pipeline stage: ``NAME`` or ``{use: NAME, check: "module:function", name: LABEL}``."""
+
+    use: AgentName
+    check: CallablePath | None = None
+    name: AgentName | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"use": data}
+        if not isinstance(data, dict):
+            shown = "a list" if isinstance(data, list) else repr(data)
+            raise ValueError(
+                "a stage is an agent or team name, or a mapping "
+                f"{{use: NAME, check: 'module:function'}}, not {shown}"
+            )
+        return data
+
+    @property
+    def label(self) -> str:
+        """The stage's name in step paths."""
+        return self.name or self.use
+
+
+class PipelineTeam(_Team):
+    """``pattern: pipeline``: stages (agents or teams) run in order."""
+
+    pattern: Literal["pipeline"]
+    stages: list[StageSpec] = Field(min_length=1)
+
+    def refs(self) -> list[Ref]:
+        """Each stage's agent or team."""
+        return [
+            Ref(("stages", i, "use"), s.use, group="stages", label=s.label)
+            for i, s in enumerate(self.stages)
+        ]
+
+    def imports(self) -> list[ImportRef]:
+        """The stage checks."""
+        return [
+            (("stages", i, "check"), s.check, "check")
+            for i, s in enumerate(self.stages)
+            if s.check is not None
+        ]
+
+    def build(self, name: str, role: str, at: YamlPath, parts: Parts) -> Pipeline:
+        """The `Pipeline`."""
+        stages = [
+            Stage(
+                parts.member(s.use),
+                check=parts.loaded((*at, "stages", i, "check")) if s.check else None,
+                name=s.name or "",
+            )
+            for i, s in enumerate(self.stages)
+        ]
+        return Pipeline(stages, name=name, role=role)
+
+
+class AgentSelector(SpecModel):
+    """``selector: {agent: NAME}``: a model picks the next speaker."""
+
+    agent: AgentName
+
+
+def _selector_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "by-name"
+    if isinstance(value, dict | AgentSelector):
+        return "by-agent"
+    return None
+
+
+SelectorSpec = Annotated[
+    Annotated[SelectorName, Tag("by-name")] | Annotated[AgentSelector, Tag("by-agent")],
+    Discriminator(
+        _selector_kind,
+        custom_error_type="selector_type",
+        custom_error_message="expected 'round_robin', an import path 'package.module:function' "
+        "or {agent: NAME}",
+    ),
+]
+
+
+class GroupChatTeam(_Team):
+    """``pattern: group_chat``: participants take turns on one conversation."""
+
+    pattern: Literal["group_chat"]
+    participants: list[AgentName] = Field(min_length=2)
+    selector: SelectorSpec = ROUND_ROBIN
+    max_rounds: AtLeastOne = 10
+    window: AtLeastOne | None = 6
+    done_signal: str = Field(default="DONE", min_length=1)
+    terminate: CallablePath | None = None
+
+    def refs(self) -> list[Ref]:
+        """The participants and the selector agent."""
+        refs = [
+            Ref(("participants", i), p, group="participants", label=p)
+            for i, p in enumerate(self.participants)
+        ]
+        if isinstance(self.selector, AgentSelector):
+            refs.append(Ref(("selector", "agent"), self.selector.agent, agents_only=True))
+        return refs
+
+    def imports(self) -> list[ImportRef]:
+        """The selector and terminate functions."""
+        found: list[ImportRef] = []
+        if isinstance(self.selector, str) and self.selector != ROUND_ROBIN:
+            found.append((("selector",), self.selector, "selector"))
+        if self.terminate is not None:
+            found.append((("terminate",), self.terminate, "terminate"))
+        return found
+
+    def build(self, name: str, role: str, at: YamlPath, parts: Parts) -> GroupChat:
+        """The `GroupChat`."""
+        selector: Selector = "round_robin"
+        if isinstance(self.selector, AgentSelector):
+            selector = parts.agent(self.selector.agent)
+        elif self.selector != ROUND_ROBIN:
+            selector = parts.loaded((*at, "selector"))
+        return GroupChat(
+            [parts.member(p) for p in self.participants],
+            selector=selector,
+            max_rounds=self.max_rounds,
+            terminate=parts.loaded((*at, "terminate")) if self.terminate else None,
+            window=self.window,
+            done_signal=self.done_signal,
+            name=name,
+            role=role,
+        )
+
+
+class HandoffsTeam(_Team):
+    """``pattern: handoffs``: agents pass control to each other by name."""
+
+    pattern: Literal["handoffs"]
+    agents: list[AgentName] = Field(min_length=1)
+    entry: AgentName | None = None
+    max_handoffs: Annotated[int, Field(ge=0)] = 10
+
+    def refs(self) -> list[Ref]:
+        """The agents (only agents: a handoff hands over a conversation)."""
+        return [
+            Ref(("agents", i), a, agents_only=True, group="agents", label=a)
+            for i, a in enumerate(self.agents)
+        ]
+
+    def imports(self) -> list[ImportRef]:
+        """None."""
+        return []
+
+    def build(self, name: str, role: str, at: YamlPath, parts: Parts) -> Handoffs:
+        """The `Handoffs` team."""
+        return Handoffs(
+            [parts.agent(a) for a in self.agents],
+            entry=self.entry,
+            max_handoffs=self.max_handoffs,
+            name=name,
+            role=role,
+        )
+
+
+TeamPattern = Annotated[
+    OrchestratorTeam | PipelineTeam | GroupChatTeam | HandoffsTeam,
+    Field(discriminator="pattern"),
+]
+PATTERNS: dict[str, type[_Team]] = {
+    "orchestrator": OrchestratorTeam,
+    "pipeline": PipelineTeam,
+    "group_chat": GroupChatTeam,
+    "handoffs": HandoffsTeam,
+}
+
+
+def team_keys(team: Any, rest: Sequence[str | int]) -> list[str]:
+    """The keys allowed at `rest` inside the team mapping `team` (for suggestions)."""
+    if not rest:
+        pattern = team.get("pattern") if isinstance(team, dict) else None
+        chosen = PATTERNS.get(pattern) if isinstance(pattern, str) else None
+        models = [chosen] if chosen else list(PATTERNS.values())
+        return sorted({f for m in models for f in m.model_fields})
+    if len(rest) == 2 and rest[0] == "stages":
+        return list(StageSpec.model_fields)
+    if tuple(rest) == ("selector",):
+        return list(AgentSelector.model_fields)
+    return []

@@ -1,0 +1,31 @@
+"""Process-wide run listeners (exporters such as OpenTelemetry register here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from podium.events import Event
+
+__all__ = ["ListenerFactory", "add_run_listener", "remove_run_listener", "run_listeners"]
+
+#: Called once per run with the run id; returns the listener for that run's events.
+ListenerFactory = Callable[[str], Callable[[Event], None]]
+
+_factories: list[ListenerFactory] = []
+
+
+def add_run_listener(factory: ListenerFactory) -> None:
+    """Have every later run in this process call `factory(run_id)` for a listener."""
+    if factory not in _factories:
+        _factories.append(factory)
+
+
+def remove_run_listener(factory: ListenerFactory) -> None:
+    """Undo `add_run_listener`."""
+    if factory in _factories:
+        _factories.remove(factory)
+
+
+def run_listeners(run_id: str) -> tuple[Callable[[Event], None], ...]:
+    """The listeners registered for a new run."""
+    return tuple(factory(run_id) for factory in _factories)

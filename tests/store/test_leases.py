@@ -1,0 +1,67 @@
+"""Leases: at most one owner drives a run, on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from store_kit import Backend
+
+from podium import ConfigError
+from podium.store import RunStore
+
+
+async def test_a_lease_has_one_owner_until_released(store: RunStore) -> None:
+    assert await store.acquire_lease("r1", "worker-a", ttl=30)
+    assert not await store.acquire_lease("r1", "worker-b", ttl=30)
+    assert await store.acquire_lease("r1", "worker-a", ttl=30)  # already ours
+    assert await store.acquire_lease("r2", "worker-b", ttl=30)  # leases are per run
+
+    await store.release_lease("r1", "worker-b")  # not theirs: nothing happens
+    assert not await store.acquire_lease("r1", "worker-b", ttl=30)
+    await store.release_lease("r1", "worker-a")
+    assert await store.acquire_lease("r1", "worker-b", ttl=30)
+
+
+async def test_only_the_owner_renews(store: RunStore) -> None:
+    assert not await store.renew_lease("r1", "worker-a", ttl=30)  # nobody holds it
+    assert await store.acquire_lease("r1", "worker-a", ttl=30)
+    assert await store.renew_lease("r1", "worker-a", ttl=30)
+    assert not await store.renew_lease("r1", "worker-b", ttl=30)
+
+
+async def test_an_expired_lease_can_be_taken_over(store: RunStore) -> None:
+    assert await store.acquire_lease("r1", "crashed", ttl=0.2)
+    assert not await store.acquire_lease("r1", "rescuer", ttl=30)
+    await asyncio.sleep(0.3)
+
+    assert await store.acquire_lease("r1", "rescuer", ttl=30)
+    assert not await store.renew_lease("r1", "crashed", ttl=30)  # it learns it lost the run
+    assert not await store.acquire_lease("r1", "crashed", ttl=30)
+
+
+async def test_a_renewed_lease_does_not_expire(store: RunStore) -> None:
+    assert await store.acquire_lease("r1", "worker-a", ttl=0.3)
+    await asyncio.sleep(0.2)
+    assert await store.renew_lease("r1", "worker-a", ttl=0.3)
+    await asyncio.sleep(0.2)
+    assert not await store.acquire_lease("r1", "worker-b", ttl=30)
+
+
+async def test_concurrent_acquirers_on_two_stores_one_wins(backend: Backend) -> None:
+    stores = [backend.open(), backend.open()]  # two processes' stores, one database
+    for run in range(5):
+        attempts = [
+            stores[i % 2].acquire_lease(f"run{run}", f"owner{i}", ttl=30) for i in range(20)
+        ]
+        won = await asyncio.gather(*attempts)
+        assert won.count(True) == 1, won
+        winner = won.index(True)
+        assert await stores[(winner + 1) % 2].renew_lease(f"run{run}", f"owner{winner}", ttl=30)
+
+
+async def test_a_lease_time_must_be_positive(store: RunStore) -> None:
+    with pytest.raises(ConfigError, match="positive"):
+        await store.acquire_lease("r1", "a", ttl=0)
+    with pytest.raises(ConfigError, match="positive"):
+        await store.renew_lease("r1", "a", ttl=-1)

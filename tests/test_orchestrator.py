@@ -270,7 +270,7 @@ async def test_failing_worker_stops_run_and_cancels_running_subtasks() -> None:
     assert slow_end.payload["status"] == "cancelled"
     assert model_of(after).requests == []
     assert events[-1].kind is EventKind.RUN_END
-    assert events[-1].payload["stop_reason"] == "error"
+    assert events[-1].payload["stop_reason"] == "provider_failed"
     assert [e.seq for e in events] == list(range(len(events)))
     run = await store.get_run(result.run_id)
     assert run is not None

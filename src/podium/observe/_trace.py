@@ -1,0 +1,355 @@
+"""The trace tree of a run, built from its event log alone.
+
+Every step path becomes a node (the run, teams, agents, subtasks, stages, model
+and tool calls); instant events (blackboard writes, handoffs, plans, notices,
+security refusals, chat messages) become leaf *marks* under the step they
+happened at. A node's tokens and cost are its own plus its children's, so the
+root's totals equal the run's usage total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.events import Event, EventKind
+
+__all__ = ["Trace", "TraceNode", "build_trace", "mark_label"]
+
+_SPAN_KINDS = frozenset(
+    {
+        EventKind.RUN_START,
+        EventKind.RUN_END,
+        EventKind.AGENT_START,
+        EventKind.AGENT_END,
+        EventKind.MODEL_REQUEST,
+        EventKind.MODEL_RESPONSE,
+        EventKind.TOOL_CALL,
+        EventKind.TOOL_RESULT,
+        EventKind.SUBTASK_START,
+        EventKind.SUBTASK_END,
+        EventKind.STAGE_START,
+        EventKind.STAGE_END,
+        EventKind.ERROR,
+    }
+)
+# A step that is several things at once (a subtask done by a team) shows the first.
+_KIND_ORDER = ("run", "subtask", "stage", "team", "agent", "model", "tool")
+
+
+@dataclass(slots=True, kw_only=True)
+class TraceNode:
+    """One step of the run (or, for marks, one instant event at a step).
+
+    Attributes:
+        path: the step path.
+        name: the last path segment (the runnable's name for the run).
+        kind: ``run``, ``team``, ``agent``, ``subtask``, ``stage``, ``model``,
+            ``tool``, ``step``, or an event kind for marks.
+        agent: the agent or team that owns the step.
+        status: ``ok``, ``error``, ``running``, ``incomplete``, a stop reason, ...
+        start: wall-clock start (epoch seconds).
+        end: wall-clock end, including every child.
+        input_tokens: own plus children's input tokens.
+        output_tokens: own plus children's output tokens.
+        cost_usd: own plus children's cost.
+        model_calls: model calls at or below this step.
+        critical: on the critical path (the chain that determined the wall time).
+        mark: an instant event rather than a step.
+    """
+
+    path: str
+    name: str
+    kind: str = "step"
+    agent: str = ""
+    status: str = "running"
+    start: float
+    end: float
+    seq: int
+    parent_path: str = ""
+    roles: set[str] = field(default_factory=set)
+    model: str = ""
+    tool: str = ""
+    team: str = ""
+    subtask: str = ""
+    detail: str = ""
+    error: str = ""
+    self_input_tokens: int = 0
+    self_output_tokens: int = 0
+    self_cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_calls: int = 0
+    critical: bool = False
+    mark: bool = False
+    children: list[TraceNode] = field(default_factory=list)
+
+    @property
+    def latency_s(self) -> float:
+        """Seconds from start to end."""
+        return max(0.0, self.end - self.start)
+
+    def walk(self) -> Iterator[TraceNode]:
+        """This node and every descendant, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def to_dict(self, t0: float) -> dict[str, Any]:
+        """Nested JSON form; times are seconds from `t0`."""
+        data: dict[str, Any] = {
+            "path": self.path,
+            "name": self.name,
+            "kind": self.kind,
+            "agent": self.agent,
+            "status": self.status,
+            "start_s": round(self.start - t0, 6),
+            "end_s": round(self.end - t0, 6),
+            "latency_s": round(self.latency_s, 6),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "model_calls": self.model_calls,
+            "self": {
+                "input_tokens": self.self_input_tokens,
+                "output_tokens": self.self_output_tokens,
+                "cost_usd": self.self_cost_usd,
+            },
+            "critical": self.critical,
+        }
+        for key in ("model", "tool", "team", "subtask", "detail", "error"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        data["children"] = [c.to_dict(t0) for c in self.children]
+        return data
+
+
+@dataclass(slots=True, kw_only=True)
+class Trace:
+    """A run's trace tree.
+
+    Attributes:
+        run_id: the run.
+        root: the run's node (None for a run without events).
+        finished: a ``run_end`` event was recorded.
+        usage: the run's usage totals from ``run_end`` (empty while running).
+    """
+
+    run_id: str
+    root: TraceNode | None
+    finished: bool = False
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def critical_path(self) -> list[str]:
+        """Paths of the critical-path nodes, outermost first."""
+        return [n.path for n in self.nodes() if n.critical]
+
+    def nodes(self) -> Iterator[TraceNode]:
+        """Every node, depth first."""
+        if self.root is not None:
+            yield from self.root.walk()
+
+    def find(self, path: str) -> TraceNode | None:
+        """The step node at `path`, or None."""
+        return next((n for n in self.nodes() if n.path == path and not n.mark), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: run id, status, totals, critical path and the nested tree."""
+        root = self.root
+        return {
+            "run_id": self.run_id,
+            "finished": self.finished,
+            "status": root.status if root else "empty",
+            "totals": {
+                "input_tokens": root.input_tokens if root else 0,
+                "output_tokens": root.output_tokens if root else 0,
+                "cost_usd": root.cost_usd if root else 0.0,
+                "model_calls": root.model_calls if root else 0,
+                "latency_s": root.latency_s if root else 0.0,
+            },
+            "usage": self.usage,
+            "critical_path": self.critical_path,
+            "tree": root.to_dict(root.start) if root else None,
+        }
+
+
+def mark_label(event: Event) -> str:
+    """A one-line description of an instant event."""
+    p = event.payload
+    kind = event.kind
+    if kind is EventKind.BLACKBOARD_WRITE:
+        sources = p.get("sources") or []
+        origin = f" from {', '.join(map(str, sources))}" if sources else ""
+        return f"write {p.get('key')} v{p.get('version')}{origin}"
+    if kind is EventKind.BLACKBOARD_STATUS:
+        return f"{p.get('status')} {p.get('key')} v{p.get('version')}: {p.get('reason', '')}"
+    if kind is EventKind.HANDOFF:
+        return f"handoff {p.get('from')} → {p.get('to')}: {p.get('reason', '')}"
+    if kind is EventKind.PLAN:
+        subtasks = p.get("plan", {}).get("subtasks", [])
+        assigned = ", ".join(f"{s.get('id')}→{s.get('assignee')}" for s in subtasks)
+        return f"plan: {len(subtasks)} subtasks ({assigned})"
+    if kind is EventKind.CHAT_MESSAGE:
+        text = str(p.get("text", ""))
+        return f"message from {p.get('speaker')} ({len(text.encode())} bytes)"
+    if kind is EventKind.SECURITY:
+        return f"security: {p.get('reason')} {p.get('tool') or p.get('to') or ''}".rstrip()
+    if kind is EventKind.NOTICE:
+        return f"notice: {p.get('code')} {p.get('message') or p.get('reason') or ''}".rstrip()
+    return str(kind)
+
+
+def _segment(path: str, parent: str) -> str:
+    if parent and path.startswith(parent + "/"):
+        return path[len(parent) + 1 :]
+    return path.rsplit("/", 1)[-1]
+
+
+def _apply(node: TraceNode, e: Event) -> None:  # noqa: C901 - one branch per kind, flat
+    p = e.payload
+    kind = e.kind
+    if kind is EventKind.RUN_START:
+        node.roles.add("run")
+        node.name = str(p.get("runnable") or e.agent)
+    elif kind is EventKind.RUN_END:
+        node.status = str(p.get("stop_reason") or "completed")
+        if p.get("error"):
+            node.error = str(p["error"])
+    elif kind is EventKind.AGENT_START:
+        node.roles.add("team" if "team" in p else "agent")
+        node.team = str(p.get("team", node.team))
+        node.agent = e.agent
+    elif kind in (EventKind.MODEL_REQUEST, EventKind.MODEL_RESPONSE):
+        node.roles.add("model")
+        node.model = str(p.get("model") or node.model)
+        if kind is EventKind.MODEL_RESPONSE:
+            node.self_input_tokens += e.input_tokens
+            node.self_output_tokens += e.output_tokens
+            node.self_cost_usd += e.cost_usd
+            node.model_calls += 1
+    elif kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
+        node.roles.add("tool")
+        node.tool = str(p.get("tool") or node.tool)
+    elif kind is EventKind.SUBTASK_START:
+        node.roles.add("subtask")
+        node.subtask = str(p.get("id", ""))
+    elif kind is EventKind.STAGE_START:
+        node.roles.add("stage")
+        node.detail = f"stage {p.get('stage')} attempt {p.get('attempt', 0)}"
+    _apply_status(node, e)
+
+
+def _apply_status(node: TraceNode, e: Event) -> None:
+    p = e.payload
+    kind = e.kind
+    if kind is EventKind.ERROR:
+        node.status = "error"
+        node.error = f"{p.get('error', 'error')}: {p.get('message', '')}"
+        return
+    if node.status == "error" or "run" in node.roles:
+        return  # an error sticks; the run's status comes from run_end only
+    if kind is EventKind.AGENT_END:
+        node.status = str(p.get("status", "ok"))
+    elif kind in (EventKind.MODEL_RESPONSE, EventKind.SUBTASK_END):
+        node.status = "ok"
+    elif kind is EventKind.STAGE_END:
+        node.status = "check_failed" if p.get("check") == "failed" else "ok"
+    elif kind is EventKind.TOOL_RESULT:
+        node.status = "ok" if p.get("ok") else "error"
+        if not p.get("ok"):
+            node.error = str(p.get("result", ""))[:300]
+
+
+def _finish(node: TraceNode, finished: bool) -> None:
+    """Post-order: totals, end times, kinds, and statuses of unfinished steps."""
+    for child in node.children:
+        _finish(child, finished)
+    node.kind = next((k for k in _KIND_ORDER if k in node.roles), node.kind)
+    node.input_tokens = node.self_input_tokens
+    node.output_tokens = node.self_output_tokens
+    node.cost_usd = node.self_cost_usd
+    for child in node.children:
+        node.input_tokens += child.input_tokens
+        node.output_tokens += child.output_tokens
+        node.cost_usd += child.cost_usd
+        node.model_calls += child.model_calls
+        node.start = min(node.start, child.start)
+        node.end = max(node.end, child.end)
+    if finished and node.status == "running":
+        node.status = "incomplete"
+
+
+def _mark_critical(node: TraceNode) -> None:
+    node.critical = True
+    steps = [c for c in node.children if not c.mark]
+    if steps:
+        _mark_critical(max(steps, key=lambda c: (c.end, c.seq)))
+
+
+def _attach(nodes: dict[str, TraceNode], node: TraceNode, root: TraceNode) -> None:
+    parent_path = node.parent_path
+    while parent_path and parent_path not in nodes:
+        parent_path = parent_path.rpartition("/")[0]
+    parent = nodes.get(parent_path, root)
+    if parent is not node:
+        parent.children.append(node)
+
+
+def build_trace(events: Iterable[Event]) -> Trace:
+    """The trace tree of a run's events (in log order); works on unfinished runs too."""
+    nodes: dict[str, TraceNode] = {}
+    marks: list[TraceNode] = []
+    run_id = ""
+    finished = False
+    usage: dict[str, Any] = {}
+    for e in events:
+        run_id = run_id or e.run_id
+        node = nodes.get(e.path)
+        if node is None and e.kind in _SPAN_KINDS:
+            node = nodes[e.path] = TraceNode(
+                path=e.path,
+                name=_segment(e.path, e.parent),
+                agent=e.agent,
+                start=e.started_at,
+                end=e.ended_at,
+                seq=e.seq,
+                parent_path=e.parent,
+            )
+        if e.kind is EventKind.RUN_END:
+            finished = True
+            usage = dict(e.payload.get("usage") or {})
+        if e.kind in _SPAN_KINDS and node is not None:
+            node.start = min(node.start, e.started_at)
+            node.end = max(node.end, e.ended_at)
+            _apply(node, e)
+        else:
+            marks.append(
+                TraceNode(
+                    path=e.path,
+                    name=mark_label(e),
+                    kind=str(e.kind),
+                    agent=e.agent,
+                    status="ok",
+                    start=e.started_at,
+                    end=e.ended_at,
+                    seq=e.seq,
+                    parent_path=e.path,
+                    mark=True,
+                )
+            )
+    if not nodes:
+        return Trace(run_id=run_id, root=None, finished=finished, usage=usage)
+    root = nodes.get("root") or min(nodes.values(), key=lambda n: n.seq)
+    for node in sorted(nodes.values(), key=lambda n: n.seq):
+        if node is not root:
+            _attach(nodes, node, root)
+    for mark in marks:
+        _attach(nodes, mark, root)
+    for node in (*nodes.values(), *marks):
+        node.children.sort(key=lambda c: c.seq)
+    _finish(root, finished)
+    _mark_critical(root)
+    return Trace(run_id=run_id, root=root, finished=finished, usage=usage)

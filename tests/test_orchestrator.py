@@ -274,7 +274,7 @@ async def test_failing_worker_stops_run_and_cancels_running_subtasks() -> None:
     assert [e.seq for e in events] == list(range(len(events)))
     run = await store.get_run(result.run_id)
     assert run is not None
-    assert run.status == "error"
+    assert run.status == "provider_failed"
     assert run.ended_at is not None
     assert run.error == result.error
     assert run.output is None

@@ -544,3 +544,436 @@ def test_input_with_default_and_required_is_contradictory(tmp_path: Path) -> Non
     assert str(exc) == (
         f"{path}:4:10: inputs.topic: an input with a default is not required; drop one of the two"
     )
+
+
+# --- patterns, nesting and the blackboard -------------------------------------------------
+
+TEAM_CODE = """\
+from pydantic import BaseModel
+
+
+class Case(BaseModel):
+    customer: str
+
+
+class Report(BaseModel):
+    notes: str
+    draft: str
+
+
+def has_text(output):
+    return None if str(output).strip() else "empty"
+
+
+def two_args(a, b):
+    return a
+
+
+def pick_first(messages, names):
+    return names[0]
+
+
+def enough(messages):
+    return len(messages) >= 2
+
+
+NOT_A_MODEL = 3
+"""
+
+AGENTS = """\
+version: 1
+name: t
+agents:
+  lead: {}
+  researcher: {writes: [notes]}
+  writer: {reads: [notes], writes: [draft]}
+  editor: {reads: [draft]}
+"""
+
+
+@pytest.fixture
+def team_code(tmp_path: Path) -> Path:
+    (tmp_path / "spec_team_code.py").write_text(TEAM_CODE, encoding="utf-8")
+    return tmp_path
+
+
+def team_error(folder: Path, text: str) -> tuple[SpecError, Path]:
+    return spec_error(folder, AGENTS + textwrap.dedent(text))
+
+
+def test_unknown_stage_reference_suggests_the_close_one(team_code: Path) -> None:
+    exc, path = team_error(
+        team_code,
+        """\
+        team:
+          pattern: pipeline
+          stages:
+            - researcher
+            - {use: writr, check: "spec_team_code:has_text"}
+        """,
+    )
+    assert str(exc) == (
+        f"{path}:12:13: team.stages[1].use: no agent named 'writr' (did you mean 'writer'?)"
+    )
+    assert exc.key == "team.stages[1].use"
+    exc, path = team_error(team_code, "team: {pattern: pipeline, stages: [researcher, edtor]}\n")
+    assert (
+        str(exc) == f"{path}:8:48: team.stages[1]: no agent named 'edtor' (did you mean 'editor'?)"
+    )
+
+
+def test_unknown_participant_of_a_named_team_suggests_agents_and_teams(tmp_path: Path) -> None:
+    exc, path = team_error(
+        tmp_path,
+        """\
+        teams:
+          review:
+            pattern: group_chat
+            participants: [writer, editr]
+          docs: {pattern: pipeline, stages: [writer, revew]}
+        team: {pattern: orchestrator, planner: lead, workers: [researcher, docs]}
+        """,
+    )
+    assert str(exc) == (
+        f"{path}:11:28: teams.review.participants[1]: no agent or team named 'editr' "
+        "(did you mean 'editor'?)"
+    )
+    exc, path = team_error(
+        tmp_path,
+        """\
+        teams:
+          docs: {pattern: pipeline, stages: [writer, editor]}
+        team: {pattern: orchestrator, planner: lead, workers: [researcher, dcs]}
+        """,
+    )
+    assert str(exc) == (
+        f"{path}:10:68: team.workers[1]: no agent or team named 'dcs' (did you mean 'docs'?)"
+    )
+    exc, path = team_error(
+        tmp_path,
+        """\
+        teams:
+          docs: {pattern: pipeline, stages: [writer, editor]}
+        team: {pattern: orchestrator, planner: lead, workers: [zzz]}
+        """,
+    )
+    assert exc.message.endswith(
+        "no agent or team named 'zzz'; defined agents: lead, researcher, writer, editor; "
+        "teams: docs"
+    )
+
+
+def test_team_cycle_is_an_error_at_the_reference_that_closes_it(tmp_path: Path) -> None:
+    exc, path = team_error(
+        tmp_path,
+        """\
+        teams:
+          outer:
+            pattern: orchestrator
+            planner: lead
+            workers: [researcher, inner]
+          inner:
+            pattern: pipeline
+            stages: [writer, outer]
+        team: {pattern: pipeline, stages: [outer]}
+        """,
+    )
+    assert str(exc) == (
+        f"{path}:15:22: teams.inner.stages[1]: the teams form a cycle (outer -> inner -> outer); "
+        "a team cannot contain itself"
+    )
+    exc, _ = team_error(
+        tmp_path,
+        "teams:\n  loop: {pattern: pipeline, stages: [loop]}\nteam: {pattern: pipeline, stages: [loop]}\n",
+    )
+    assert (exc.line, exc.key) == (9, "teams.loop.stages[0]")
+    assert "(loop -> loop)" in exc.message
+
+
+def test_team_and_agent_names_are_unique(tmp_path: Path) -> None:
+    exc, path = team_error(
+        tmp_path,
+        "teams:\n  writer: {pattern: pipeline, stages: [lead]}\nteam: {pattern: pipeline, stages: [writer]}\n",
+    )
+    assert str(exc) == (
+        f"{path}:9:3: teams.writer: 'writer' is also the name of an agent; "
+        "agent and team names must be unique"
+    )
+
+
+def test_unknown_pattern_in_a_named_team_and_missing_pattern(tmp_path: Path) -> None:
+    exc, path = team_error(
+        tmp_path,
+        """\
+        teams:
+          docs: {pattern: pipline, stages: [writer]}
+        team: {pattern: pipeline, stages: [docs]}
+        """,
+    )
+    assert (exc.line, exc.column, exc.key) == (9, 19, "teams.docs.pattern")
+    assert exc.message.startswith(
+        "teams.docs.pattern: unknown pattern 'pipline' (did you mean 'pipeline'?); expected "
+        "'orchestrator', 'pipeline', 'group_chat', 'handoffs'"
+    )
+    exc, path = team_error(tmp_path, "team: {stages: [writer]}\n")
+    assert str(exc) == f"{path}:8:7: missing required key 'pattern' in team"
+    exc, path = team_error(
+        tmp_path, "team: {pattern: group_chat, participants: [a, b], max_round: 3}\n"
+    )
+    assert str(exc) == (
+        f"{path}:8:53: unknown key 'max_round' in team (did you mean 'max_rounds'?)"
+    )
+
+
+def test_stage_errors(team_code: Path) -> None:
+    exc, path = team_error(team_code, "team: {pattern: pipeline, stages: [3]}\n")
+    assert str(exc) == (
+        f"{path}:8:36: team.stages[0]: a stage is an agent or team name, or a mapping "
+        "{use: NAME, check: 'module:function'}, not 3"
+    )
+    exc, path = team_error(
+        team_code, "team: {pattern: pipeline, stages: [{use: writer, chek: 'x:y'}]}\n"
+    )
+    assert str(exc) == f"{path}:8:50: unknown key 'chek' in team.stages[0] (did you mean 'check'?)"
+    exc, path = team_error(team_code, "team: {pattern: pipeline, stages: [writer, writer]}\n")
+    assert str(exc) == (
+        f"{path}:8:44: team.stages[1]: stage 'writer' appears twice; give one of them a `name:`"
+    )
+    spec = parse_spec(
+        AGENTS + "team: {pattern: pipeline, stages: [writer, {use: writer, name: again}]}\n"
+    )
+    assert [s.label for s in spec.build()._stages] == ["writer", "again"]
+
+
+def test_bad_check_import_paths(team_code: Path) -> None:
+    def stage(check: str) -> str:
+        return f'team: {{pattern: pipeline, stages: [{{use: writer, check: "{check}"}}]}}\n'
+
+    exc, path = team_error(team_code, stage("spec_team_code.has_text"))
+    assert str(exc) == (
+        f"{path}:8:57: team.stages[0].check: function import path must look like "
+        "'package.module:function', not 'spec_team_code.has_text'"
+    )
+    exc, path = team_error(team_code, stage("spec_team_code:has_txt"))
+    assert str(exc) == (
+        f"{path}:8:57: team.stages[0].check: cannot import stage check "
+        "'spec_team_code:has_txt': module 'spec_team_code' has no attribute 'has_txt' "
+        "(did you mean 'has_text'?)"
+    )
+    exc, _ = team_error(team_code, stage("spec_team_code:two_args"))
+    assert exc.message.endswith(
+        "'two_args' must take 1 argument (the stage's output), but its signature is (a, b)"
+    )
+    exc, _ = team_error(team_code, stage("no_such_module_xyz:check"))
+    assert "module 'no_such_module_xyz' not found" in exc.message
+
+
+def test_group_chat_errors(team_code: Path) -> None:
+    def chat(extra: str) -> str:
+        return f"team: {{pattern: group_chat, participants: [writer, editor]{extra}}}\n"
+
+    exc, path = team_error(team_code, chat(", selector: round-robin"))
+    assert str(exc) == (
+        f"{path}:8:68: team.selector: unknown selector 'round-robin' (did you mean "
+        "'round_robin'?): use 'round_robin', an import path 'package.module:function' or "
+        "{agent: NAME}"
+    )
+    exc, _ = team_error(team_code, chat(", selector: [writer]"))
+    assert exc.message == (
+        "team.selector: expected 'round_robin', an import path 'package.module:function' "
+        "or {agent: NAME}"
+    )
+    exc, path = team_error(team_code, chat(", selector: {agent: led}"))
+    assert str(exc) == (
+        f"{path}:8:76: team.selector.agent: no agent named 'led' (did you mean 'lead'?)"
+    )
+    exc, _ = team_error(team_code, chat(", selector: {agnt: lead}"))
+    assert exc.message == "unknown key 'agnt' in team.selector (did you mean 'agent'?)"
+    exc, _ = team_error(team_code, chat(", terminate: 'spec_team_code:two_args'"))
+    assert exc.key == "team.terminate"
+    assert "'two_args' must take 1 argument (the chat messages)" in exc.message
+    exc, _ = team_error(team_code, chat(", window: 0"))
+    assert exc.message == "team.window: must be at least 1, got 0"
+    exc, _ = team_error(team_code, "team: {pattern: group_chat, participants: [writer]}\n")
+    assert exc.message == "team.participants: needs at least 2 entries, got 1"
+
+
+def test_handoff_errors(team_code: Path) -> None:
+    spec = """\
+    version: 1
+    name: t
+    agents:
+      triage: {handoffs: [billing, tek]}
+      billing: {handoff_input: "spec_team_code:Case"}
+      tech: {}
+      other: {}
+    teams:
+      desk: {pattern: pipeline, stages: [tech]}
+    team: {pattern: handoffs, agents: [triage, billing, tech]}
+    """
+    exc, path = spec_error(team_code, spec)
+    assert str(exc) == (
+        f"{path}:4:32: agents.triage.handoffs[1]: no agent named 'tek' (did you mean 'tech'?)"
+    )
+    exc, path = spec_error(team_code, spec.replace("tek]", "other]"))
+    assert str(exc) == (
+        f"{path}:4:32: agents.triage.handoffs[1]: triage hands off to 'other', which is not in "
+        "the root handoffs team (its agents: triage, billing, tech)"
+    )
+    exc, _ = spec_error(team_code, spec.replace("tek]", "desk]"))
+    assert (
+        exc.message
+        == "agents.triage.handoffs[1]: 'desk' is a team; an agent hands off only to agents"
+    )
+    exc, _ = spec_error(team_code, spec.replace("tek]", "triage]"))
+    assert exc.message == "agents.triage.handoffs[1]: triage cannot hand off to itself"
+    fixed = spec.replace("tek]", "tech]")
+    exc, _ = spec_error(team_code, fixed.replace("billing, tech]}", "billing, desk]}"))
+    assert (
+        exc.message
+        == "team.agents[2]: 'desk' is a team; a member of a handoffs team must be an agent"
+    )
+    exc, path = spec_error(team_code, fixed.replace("tech]}", "tech], entry: triag}"))
+    assert str(exc) == (
+        f"{path}:10:58: team.entry: entry 'triag' is not one of this team's agents "
+        "(did you mean 'triage'?); its agents: triage, billing, tech"
+    )
+    exc, path = spec_error(
+        team_code, fixed.replace("spec_team_code:Case", "spec_team_code:NOT_A_MODEL")
+    )
+    assert str(exc) == (
+        f"{path}:5:29: agents.billing.handoff_input: cannot import model "
+        "'spec_team_code:NOT_A_MODEL': 'NOT_A_MODEL' is int, not a pydantic model "
+        "(a BaseModel class)"
+    )
+
+
+def test_blackboard_declaration_errors(team_code: Path) -> None:
+    team = "team: {pattern: pipeline, stages: [a, b]}\n"
+    exc, path = spec_error(
+        team_code, agents_spec("a: {writes: [notes]}\nb: {reads: [note]}\n", team)
+    )
+    assert str(exc) == (
+        f"{path}:5:16: agents.b.reads[0]: no agent writes 'note' (did you mean 'notes'?)"
+    )
+    # a key nobody writes and close to nothing may come from elsewhere (e.g. task.t1)
+    parse_spec(agents_spec("a: {writes: [notes]}\nb: {reads: [task.t1]}\n", team))
+    exc, path = spec_error(team_code, agents_spec("a: {writes: [notes, draft]}\nb: {}\n", team))
+    assert str(exc) == (
+        f"{path}:4:15: agents.a.writes: a writes several keys, so it needs an output_type: "
+        "a pydantic model with a field per key (missing: notes, draft)"
+    )
+    exc, _ = spec_error(
+        team_code,
+        agents_spec("a: {writes: [notes, x], output_type: 'spec_team_code:Report'}\nb: {}\n", team),
+    )
+    assert exc.message.endswith(
+        "its output_type 'spec_team_code:Report' needs a field per key (missing: x)"
+    )
+    exc, _ = spec_error(team_code, agents_spec("a: {writes: ['has space']}\nb: {}\n", team))
+    assert exc.key == "agents.a.writes[0]"
+    assert "blackboard key 'has space' must be" in exc.message
+
+
+NESTED = """\
+version: 1
+name: nested
+description: the root team
+defaults: {model: scripted:demo}
+agents:
+  lead: {role: plans}
+  researcher: {role: finds facts, writes: [notes], reads_verified_only: true}
+  writer:
+    role: writes
+    reads: [notes]
+    writes: [notes, draft]
+    output_type: "spec_team_code:Report"
+  editor: {role: edits, reads: [draft]}
+  moderator: {role: picks speakers}
+  triage: {handoffs: [billing]}
+  billing: {handoff_input: "spec_team_code:Case"}
+teams:
+  docs:
+    pattern: pipeline
+    role: writes and edits
+    stages: [writer, {use: editor, check: "spec_team_code:has_text", name: edit}]
+  review:
+    pattern: group_chat
+    role: reviews in a chat
+    participants: [docs, editor]
+    selector: "spec_team_code:pick_first"
+    window: null
+    max_rounds: 4
+    done_signal: FIN
+    terminate: "spec_team_code:enough"
+  moderated:
+    pattern: group_chat
+    participants: [writer, editor]
+    selector: {agent: moderator}
+  desk:
+    pattern: handoffs
+    agents: [triage, billing]
+    entry: triage
+    max_handoffs: 2
+team:
+  pattern: orchestrator
+  planner: lead
+  workers: [researcher, docs, review, moderated, desk]
+  max_concurrency: 2
+"""
+
+
+def test_nested_spec_builds_every_pattern(team_code: Path) -> None:
+    from podium.patterns import GroupChat, Handoffs, Pipeline
+
+    team = load_spec(write(team_code, NESTED)).build()
+    assert isinstance(team, Orchestrator) and team.role == "the root team"
+    researcher, docs, review, moderated, desk = team.workers
+    assert isinstance(docs, Pipeline) and (docs.name, docs.role) == ("docs", "writes and edits")
+    writer, edit = docs._stages
+    assert writer.check is None and edit.label == "edit" and edit.check is not None
+    assert edit.check("x") is None and edit.check(" ") == "empty"
+    assert writer.runnable.output_type.__name__ == "Report"
+    assert (writer.runnable.reads, writer.runnable.writes) == (("notes",), ("notes", "draft"))
+    assert researcher.reads_verified_only
+    assert isinstance(review, GroupChat)
+    assert review.participants[0] is docs  # one team object, wherever it is used
+    assert (review.window, review.max_rounds, review.done_signal) == (None, 4, "FIN")
+    assert callable(review.selector) and review.selector([], ["a", "b"]) == "a"
+    assert review.terminate is not None and review.terminate([1, 2])
+    assert isinstance(moderated, GroupChat) and moderated.selector.name == "moderator"
+    assert isinstance(desk, Handoffs) and (desk.entry, desk.max_handoffs) == ("triage", 2)
+    triage, billing = desk.agents
+    assert triage.handoffs == ("billing",) and billing.handoff_input.__name__ == "Case"
+
+
+def test_root_team_of_each_pattern_runs_offline(team_code: Path) -> None:
+    from podium.patterns import GroupChat, Handoffs, Pipeline
+
+    roots = {
+        "team: {pattern: pipeline, stages: [researcher, editor]}\n": Pipeline,
+        "team: {pattern: group_chat, participants: [researcher, editor], max_rounds: 2}\n": GroupChat,
+        "team: {pattern: handoffs, agents: [editor]}\n": Handoffs,
+    }
+    for root, kind in roots.items():
+        team = load_spec(write(team_code, AGENTS + root)).build(model="scripted:demo")
+        assert isinstance(team, kind) and team.name == "t"
+        result = team.run_sync("go", store=MemoryStore())
+        assert result.stop_reason == StopReason.COMPLETED, result.error
+
+
+def test_nested_spec_made_in_code_is_checked_and_built() -> None:
+    data = {
+        "version": 1,
+        "name": "t",
+        "agents": {"a": {}, "b": {}},
+        "teams": {
+            "inner": {"pattern": "pipeline", "stages": [{"use": "a", "check": "json:dumps"}]}
+        },
+        "team": {"pattern": "pipeline", "stages": ["inner", "b"]},
+    }
+    team = TeamSpec.model_validate(data).build()
+    assert [s.label for s in team._stages] == ["inner", "b"]
+    data["teams"]["inner"]["stages"] = ["inner"]
+    with pytest.raises(SpecError, match=r"teams.inner.stages\[0\]: the teams form a cycle"):
+        TeamSpec.model_validate(data).build()

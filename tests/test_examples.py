@@ -76,7 +76,7 @@ def test_example_runs_offline(spec: Path) -> None:
 
 
 def test_pipeline_passes_work_on_through_the_blackboard() -> None:
-    result, events = run_example("pipeline")
+    _, events = run_example("pipeline")
     stages = [e.payload["stage"] for e in of_kind(events, EventKind.STAGE_END)]
     assert stages == ["collector", "analyst", "writer", "editor"]
     assert of_kind(events, EventKind.STAGE_END)[-1].payload["check"] == "passed"
@@ -103,7 +103,7 @@ def test_pipeline_passes_work_on_through_the_blackboard() -> None:
 
 
 def test_hierarchy_runs_a_pipeline_team_as_a_worker() -> None:
-    result, events = run_example("hierarchy")
+    _, events = run_example("hierarchy")
     plan = of_kind(events, EventKind.PLAN)[0].payload["plan"]["subtasks"]
     assert [(s["assignee"], s["depends_on"]) for s in plan] == [
         ("researcher", []),
@@ -126,7 +126,7 @@ def test_hierarchy_runs_a_pipeline_team_as_a_worker() -> None:
 
 
 def test_group_chat_takes_turns_within_a_window() -> None:
-    result, events = run_example("group_chat")
+    _, events = run_example("group_chat")
     speakers = [e.payload["speaker"] for e in of_kind(events, EventKind.CHAT_MESSAGE)]
     assert speakers == ["architect", "security", "product"] * 2
     notices = [e.payload for e in of_kind(events, EventKind.NOTICE)]
@@ -164,3 +164,15 @@ def test_run_script_works_offline(script: Path, tmp_path: Path) -> None:
     assert "handoff: triage -> tech" in done.stdout
     assert "KB-17" in done.stdout and "INV-1042: 49.00 EUR charged twice" in done.stdout
     assert not (tmp_path / ".podium").exists()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.parent.name)
+def test_example_runs_from_the_cli(spec: Path) -> None:
+    from typer.testing import CliRunner
+
+    from podium.cli import app
+
+    task = TASKS[spec.parent.name]
+    done = CliRunner().invoke(app, ["run", str(spec), task, "--json", "--store", "memory"])
+    assert done.exit_code == 0, done.output
+    assert '"stop_reason": "completed"' in done.stdout

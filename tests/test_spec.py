@@ -684,7 +684,8 @@ def test_team_cycle_is_an_error_at_the_reference_that_closes_it(tmp_path: Path) 
     )
     exc, _ = team_error(
         tmp_path,
-        "teams:\n  loop: {pattern: pipeline, stages: [loop]}\nteam: {pattern: pipeline, stages: [loop]}\n",
+        "teams:\n  loop: {pattern: pipeline, stages: [loop]}\n"
+        "team: {pattern: pipeline, stages: [loop]}\n",
     )
     assert (exc.line, exc.key) == (9, "teams.loop.stages[0]")
     assert "(loop -> loop)" in exc.message
@@ -693,7 +694,8 @@ def test_team_cycle_is_an_error_at_the_reference_that_closes_it(tmp_path: Path) 
 def test_team_and_agent_names_are_unique(tmp_path: Path) -> None:
     exc, path = team_error(
         tmp_path,
-        "teams:\n  writer: {pattern: pipeline, stages: [lead]}\nteam: {pattern: pipeline, stages: [writer]}\n",
+        "teams:\n  writer: {pattern: pipeline, stages: [lead]}\n"
+        "team: {pattern: pipeline, stages: [writer]}\n",
     )
     assert str(exc) == (
         f"{path}:9:3: teams.writer: 'writer' is also the name of an agent; "
@@ -721,7 +723,7 @@ def test_unknown_pattern_in_a_named_team_and_missing_pattern(tmp_path: Path) -> 
         tmp_path, "team: {pattern: group_chat, participants: [a, b], max_round: 3}\n"
     )
     assert str(exc) == (
-        f"{path}:8:53: unknown key 'max_round' in team (did you mean 'max_rounds'?)"
+        f"{path}:8:51: unknown key 'max_round' in team (did you mean 'max_rounds'?)"
     )
 
 
@@ -774,7 +776,7 @@ def test_group_chat_errors(team_code: Path) -> None:
 
     exc, path = team_error(team_code, chat(", selector: round-robin"))
     assert str(exc) == (
-        f"{path}:8:68: team.selector: unknown selector 'round-robin' (did you mean "
+        f"{path}:8:71: team.selector: unknown selector 'round-robin' (did you mean "
         "'round_robin'?): use 'round_robin', an import path 'package.module:function' or "
         "{agent: NAME}"
     )
@@ -785,7 +787,7 @@ def test_group_chat_errors(team_code: Path) -> None:
     )
     exc, path = team_error(team_code, chat(", selector: {agent: led}"))
     assert str(exc) == (
-        f"{path}:8:76: team.selector.agent: no agent named 'led' (did you mean 'lead'?)"
+        f"{path}:8:79: team.selector.agent: no agent named 'led' (did you mean 'lead'?)"
     )
     exc, _ = team_error(team_code, chat(", selector: {agnt: lead}"))
     assert exc.message == "unknown key 'agnt' in team.selector (did you mean 'agent'?)"
@@ -803,7 +805,7 @@ def test_handoff_errors(team_code: Path) -> None:
     version: 1
     name: t
     agents:
-      triage: {handoffs: [billing, tek]}
+      triage: {handoffs: [billing, tec]}
       billing: {handoff_input: "spec_team_code:Case"}
       tech: {}
       other: {}
@@ -813,36 +815,38 @@ def test_handoff_errors(team_code: Path) -> None:
     """
     exc, path = spec_error(team_code, spec)
     assert str(exc) == (
-        f"{path}:4:32: agents.triage.handoffs[1]: no agent named 'tek' (did you mean 'tech'?)"
+        f"{path}:4:32: agents.triage.handoffs[1]: no agent named 'tec' (did you mean 'tech'?)"
     )
-    exc, path = spec_error(team_code, spec.replace("tek]", "other]"))
+    exc, path = spec_error(team_code, spec.replace("tec]", "other]"))
     assert str(exc) == (
         f"{path}:4:32: agents.triage.handoffs[1]: triage hands off to 'other', which is not in "
         "the root handoffs team (its agents: triage, billing, tech)"
     )
-    exc, _ = spec_error(team_code, spec.replace("tek]", "desk]"))
+    exc, _ = spec_error(team_code, spec.replace("tec]", "desk]"))
     assert (
         exc.message
         == "agents.triage.handoffs[1]: 'desk' is a team; an agent hands off only to agents"
     )
-    exc, _ = spec_error(team_code, spec.replace("tek]", "triage]"))
+    exc, _ = spec_error(team_code, spec.replace("tec]", "triage]"))
     assert exc.message == "agents.triage.handoffs[1]: triage cannot hand off to itself"
-    fixed = spec.replace("tek]", "tech]")
-    exc, _ = spec_error(team_code, fixed.replace("billing, tech]}", "billing, desk]}"))
+    fixed = spec.replace("tec]", "tech]")
+    as_member = fixed.replace("[billing, tech]", "[billing]").replace("g, tech]", "g, desk]")
+    exc, _ = spec_error(team_code, as_member)
     assert (
         exc.message
         == "team.agents[2]: 'desk' is a team; a member of a handoffs team must be an agent"
     )
-    exc, path = spec_error(team_code, fixed.replace("tech]}", "tech], entry: triag}"))
+    entry = fixed.replace("triage, billing, tech]}", "triage, billing, tech], entry: triag}")
+    exc, path = spec_error(team_code, entry)
     assert str(exc) == (
-        f"{path}:10:58: team.entry: entry 'triag' is not one of this team's agents "
+        f"{path}:10:67: team.entry: entry 'triag' is not one of this team's agents "
         "(did you mean 'triage'?); its agents: triage, billing, tech"
     )
     exc, path = spec_error(
         team_code, fixed.replace("spec_team_code:Case", "spec_team_code:NOT_A_MODEL")
     )
     assert str(exc) == (
-        f"{path}:5:29: agents.billing.handoff_input: cannot import model "
+        f"{path}:5:28: agents.billing.handoff_input: cannot import model "
         "'spec_team_code:NOT_A_MODEL': 'NOT_A_MODEL' is int, not a pydantic model "
         "(a BaseModel class)"
     )
@@ -854,7 +858,7 @@ def test_blackboard_declaration_errors(team_code: Path) -> None:
         team_code, agents_spec("a: {writes: [notes]}\nb: {reads: [note]}\n", team)
     )
     assert str(exc) == (
-        f"{path}:5:16: agents.b.reads[0]: no agent writes 'note' (did you mean 'notes'?)"
+        f"{path}:5:15: agents.b.reads[0]: no agent writes 'note' (did you mean 'notes'?)"
     )
     # a key nobody writes and close to nothing may come from elsewhere (e.g. task.t1)
     parse_spec(agents_spec("a: {writes: [notes]}\nb: {reads: [task.t1]}\n", team))
@@ -952,7 +956,7 @@ def test_root_team_of_each_pattern_runs_offline(team_code: Path) -> None:
 
     roots = {
         "team: {pattern: pipeline, stages: [researcher, editor]}\n": Pipeline,
-        "team: {pattern: group_chat, participants: [researcher, editor], max_rounds: 2}\n": GroupChat,
+        "team: {pattern: group_chat, participants: [researcher, editor]}\n": GroupChat,
         "team: {pattern: handoffs, agents: [editor]}\n": Handoffs,
     }
     for root, kind in roots.items():
@@ -975,5 +979,22 @@ def test_nested_spec_made_in_code_is_checked_and_built() -> None:
     team = TeamSpec.model_validate(data).build()
     assert [s.label for s in team._stages] == ["inner", "b"]
     data["teams"]["inner"]["stages"] = ["inner"]
-    with pytest.raises(SpecError, match=r"teams.inner.stages\[0\]: the teams form a cycle"):
+    with pytest.raises(SpecError, match=r"teams.inner.stages\[0\].use: the teams form a cycle"):
         TeamSpec.model_validate(data).build()
+
+
+def test_cli_exits_2_on_a_team_cycle(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from podium.cli import app
+
+    path = write(
+        tmp_path,
+        AGENTS + "teams:\n  a: {pattern: pipeline, stages: [b]}\n"
+        "  b: {pattern: pipeline, stages: [a]}\nteam: {pattern: pipeline, stages: [a]}\n",
+    )
+    done = CliRunner().invoke(app, ["run", str(path), "go", "--store", "memory"])
+    assert done.exit_code == 2
+    assert f"{path}:10:35: teams.b.stages[0]: the teams form a cycle (a -> b -> a)" in (
+        " ".join(done.stderr.split())
+    )

@@ -25,6 +25,7 @@ from podium.errors import (
     ToolError,
 )
 from podium.events import Event, EventKind
+from podium.guards import Budget, Check, Limits, LoopPolicy, Verdict
 from podium.memory import Blackboard, Entry, EntryStatus
 from podium.messages import Message, ToolCall, ToolSpec
 from podium.models import (
@@ -62,7 +63,9 @@ __all__ = [
     "Blackboard",
     "BlackboardConflict",
     "BlackboardError",
+    "Budget",
     "ChatMessage",
+    "Check",
     "CircuitBreaker",
     "CircuitBreakerModel",
     "CircuitOpen",
@@ -76,6 +79,8 @@ __all__ = [
     "HandoffError",
     "Handoffs",
     "IncompleteResponse",
+    "Limits",
+    "LoopPolicy",
     "MemoryStore",
     "Message",
     "Model",
@@ -109,6 +114,7 @@ __all__ = [
     "ToolError",
     "ToolSpec",
     "Usage",
+    "Verdict",
     "__version__",
     "tool",
 ]

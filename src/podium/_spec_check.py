@@ -32,6 +32,7 @@ __all__ = [
     "Locator",
     "ModelName",
     "ModelPath",
+    "ReviewerName",
     "SelectorName",
     "SpecModel",
     "SpecVersion",
@@ -112,6 +113,14 @@ def _check_selector(value: str) -> str:
     )
 
 
+def _check_reviewer(value: str) -> str:
+    if _NAME.fullmatch(value) or _IMPORT_PATH.fullmatch(value):
+        return value
+    raise ValueError(
+        f"reviewer must be an agent name or an import path 'package.module:function', not {value!r}"
+    )
+
+
 def _check_version(value: int) -> int:
     if value != SPEC_VERSION:
         raise ValueError(f"unsupported spec version {value}; this podium reads version 1")
@@ -126,6 +135,7 @@ CallablePath = Annotated[str, AfterValidator(_import_path("function", "package.m
 ModelPath = Annotated[str, AfterValidator(_import_path("model", "package.module:Model"))]
 BlackboardKey = Annotated[str, AfterValidator(_check_key)]
 SelectorName = Annotated[str, AfterValidator(_check_selector)]
+ReviewerName = Annotated[str, AfterValidator(_check_reviewer)]
 SpecVersion = Annotated[int, AfterValidator(_check_version)]
 
 

@@ -35,17 +35,19 @@ __all__ = [
 ]
 
 #: What an import path must give: a function taking 1 or 2 arguments, or a model.
-ImportKind = Literal["check", "terminate", "selector", "model"]
+ImportKind = Literal["check", "terminate", "selector", "reviewer", "model"]
 
 _ARITY: dict[str, tuple[int, str]] = {
     "check": (1, "the stage's output"),
     "terminate": (1, "the chat messages"),
     "selector": (2, "the chat messages and the participant names"),
+    "reviewer": (2, "the subtask and its output"),
 }
 _WHAT = {
     "check": "stage check",
     "terminate": "terminate function",
     "selector": "selector",
+    "reviewer": "reviewer",
     "model": "model",
 }
 

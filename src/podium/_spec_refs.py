@@ -31,6 +31,7 @@ TeamModel = OrchestratorTeam | PipelineTeam | GroupChatTeam | HandoffsTeam
 _AGENT_ONLY = {
     "planner": "a planner",
     "aggregator": "an aggregator",
+    "reviewer": "a reviewer",
     "selector": "a selector",
     "agents": "a member of a handoffs team",
 }

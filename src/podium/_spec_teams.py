@@ -21,6 +21,7 @@ from podium._spec_check import (
     AgentName,
     AtLeastOne,
     CallablePath,
+    ReviewerName,
     SelectorName,
     SpecModel,
 )
@@ -29,6 +30,7 @@ from podium._yaml import YamlPath
 from podium.agent import Agent
 from podium.patterns.group_chat import GroupChat, Selector
 from podium.patterns.handoff import Handoffs
+from podium.patterns._review import Reviewer
 from podium.patterns.orchestrator import Orchestrator
 from podium.patterns.pipeline import Pipeline, Stage
 
@@ -93,31 +95,51 @@ class _Team(SpecModel):
 
 
 class OrchestratorTeam(_Team):
-    """``pattern: orchestrator``: a planner assigns subtasks to workers (agents or teams)."""
+    """``pattern: orchestrator``: a planner assigns subtasks to workers (agents or teams).
+
+    ``reviewer`` is an agent name or a function's import path (``module:function``).
+    """
 
     pattern: Literal["orchestrator"]
     planner: AgentName
     workers: list[AgentName] = Field(min_length=1)
     aggregator: AgentName | None = None
     max_concurrency: AtLeastOne = 8
-    max_subtasks: AtLeastOne = 20
+    max_subtasks: AtLeastOne | None = None
+    reviewer: ReviewerName | None = None
+    max_review_retries: Annotated[int, Field(ge=0)] = 2
+
+    @property
+    def _reviewer_is_agent(self) -> bool:
+        return self.reviewer is not None and ":" not in self.reviewer
 
     def refs(self) -> list[Ref]:
-        """The planner, the workers and the aggregator."""
+        """The planner, the workers, the aggregator and a reviewer agent."""
         refs = [Ref(("planner",), self.planner, agents_only=True)]
         refs += [
             Ref(("workers", i), w, group="workers", label=w) for i, w in enumerate(self.workers)
         ]
-        if self.aggregator is not None:
-            refs.append(Ref(("aggregator",), self.aggregator, agents_only=True))
+        for key in ("aggregator", "reviewer"):
+            value = getattr(self, key)
+            if value is not None and ":" not in value:
+                refs.append(Ref((key,), value, agents_only=True))
         return refs
 
     def imports(self) -> list[ImportRef]:
-        """None."""
-        return []
+        """A reviewer function."""
+        if self.reviewer is None or self._reviewer_is_agent:
+            return []
+        return [(("reviewer",), self.reviewer, "reviewer")]
 
     def build(self, name: str, role: str, at: YamlPath, parts: Parts) -> Orchestrator:
         """The `Orchestrator`."""
+        reviewer: Reviewer | None = None
+        if self.reviewer is not None:
+            reviewer = (
+                parts.agent(self.reviewer)
+                if self._reviewer_is_agent
+                else parts.loaded((*at, "reviewer"))
+            )
         return Orchestrator(
             planner=parts.agent(self.planner),
             workers=[parts.member(w) for w in self.workers],
@@ -126,6 +148,8 @@ class OrchestratorTeam(_Team):
             role=role,
             max_concurrency=self.max_concurrency,
             max_subtasks=self.max_subtasks,
+            reviewer=reviewer,
+            max_review_retries=self.max_review_retries,
         )
 
 

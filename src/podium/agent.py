@@ -16,6 +16,7 @@ from podium._engine._runnable import RunMixin
 from podium._engine._signals import GuardStop, Transfer, mark_recorded
 from podium.errors import ConfigError
 from podium.events import EventKind
+from podium.guards._budget import Budget
 from podium.models._base import Model
 from podium.models._resolve import default_model_name, resolve_model
 from podium.tools._tool import Tool
@@ -52,6 +53,7 @@ class Agent(RunMixin):
         handoff_input: the payload schema an agent handing off *to this agent*
             must fill in; an incomplete payload is rejected and the sender told
             what is missing.
+        budget: this agent's own share of the run's budget.
     """
 
     name: str
@@ -70,6 +72,7 @@ class Agent(RunMixin):
     reads_verified_only: bool = False
     handoffs: Sequence[str] = ()
     handoff_input: type[BaseModel] | None = None
+    budget: Budget | None = None
     _resolved: Model | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +115,7 @@ class Agent(RunMixin):
     async def invoke(self, task: Task, ctx: StepContext, options: LoopOptions | None = None) -> Any:
         """Do `task` at step `ctx`: the agent's loop, bracketed by start/end events."""
         ctx = ctx if ctx.agent == self.name else ctx.as_agent(self.name)
+        ctx = ctx.scoped(self, self.budget)
         if options is None:
             options = LoopOptions(output_type=self.output_type)
         started = time.time()

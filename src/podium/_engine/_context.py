@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
@@ -145,6 +146,9 @@ class RunState:
     blackboard: Blackboard = field(default_factory=Blackboard)
     limits: Limits = field(default_factory=Limits)
     loops: LoopPolicy = field(default_factory=LoopPolicy)
+    #: recent tool outcomes (step path, tool, returned value or exception), kept so
+    #: a reviewer's verdict can be compared with the evidence it relied on
+    tool_log: deque[tuple[str, str, Any]] = field(default_factory=lambda: deque(maxlen=2_000))
 
     def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:
         """Count one model call for `agent`."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from podium._engine._context import Listener
 from podium.guards._budget import Budget
 from podium.guards._limits import Limits, LoopPolicy
+from podium.guards._verify import Check
 from podium.observe._redact import Redactor
 from podium.result import Result
 from podium.store import RunStore
@@ -32,6 +33,7 @@ class RunMixin:
         budget: Budget | None = None,
         limits: Limits | None = None,
         loops: LoopPolicy | None = None,
+        checks: Sequence[Check] | None = None,
     ) -> Result:
         """Run this on `task` as a recorded run and return its `Result`.
 
@@ -50,6 +52,8 @@ class RunMixin:
                 runnable's own `budget` by default.
             limits: turn, depth, fan-out and re-plan limits.
             loops: loop-detector thresholds.
+            checks: run-level verification (of the final output or blackboard
+                entries); a failed required check stops with ``verification_failed``.
         """
         from podium._engine._runner import execute
 
@@ -65,6 +69,7 @@ class RunMixin:
             budget=budget,
             limits=limits,
             loops=loops,
+            checks=checks,
         )
 
     def run_sync(self, task: str, **kwargs: Any) -> Result:

@@ -6,7 +6,7 @@ import asyncio
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,6 +16,8 @@ from podium.errors import ConfigError, IncompleteResponse, PodiumError, Provider
 from podium.events import EventKind
 from podium.guards._budget import Budget
 from podium.guards._limits import Limits, LoopPolicy
+from podium.guards._verify import Check, Verdict
+from podium.memory._blackboard import EntryStatus
 from podium.observe._listeners import run_listeners
 from podium.observe._redact import Redactor, default_redactor
 from podium.result import Result, StopReason
@@ -75,12 +77,60 @@ async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: flo
         ) from None
 
 
+async def _run_checks(checks: Sequence[Check], output: Any, ctx: StepContext) -> None:
+    """Run-level verification; a failed (or impossible) required check stops the run."""
+    board = ctx.state.blackboard
+    for index, check in enumerate(checks):
+        path = f"root/verify[{index}]"
+        name = getattr(check.verifier, "name", type(check.verifier).__name__)
+        entry = None if check.target == "final" else board.get(check.target)
+        if check.target != "final" and entry is None:
+            verdict = Verdict(
+                passed=False,
+                reason=f"no blackboard entry {check.target!r}: the check could not run",
+            )
+        else:
+            value = output if entry is None else entry.value
+            verdict = await check.verifier.verify(value)
+        ctx.emit(
+            EventKind.VERIFICATION,
+            path=path,
+            payload={
+                "key": check.target,
+                "passed": verdict.passed,
+                "reason": bound(verdict.reason, 2_000),
+                "by": name,
+                "required": check.required,
+            },
+        )
+        if entry is not None:
+            status = EntryStatus.VERIFIED if verdict.passed else EntryStatus.REFUTED
+            ctx.as_agent(name).set_status(check.target, status, reason=verdict.reason)
+        if check.required and not verdict.passed:
+            lineage = [
+                {"key": e.key, "author": e.author, "step": e.step}
+                for e in board.lineage(check.target)
+            ]
+            raise GuardStop(
+                StopReason.VERIFICATION_FAILED,
+                f"required check {name} on {check.target} failed: {verdict.reason}",
+                path=path,
+                agent=name,
+                data={"key": check.target, "lineage": lineage},
+            )
+
+
 def _record_failure(ctx: StepContext, exc: BaseException) -> None:
     if isinstance(exc, GuardStop):
         ctx.emit(
             EventKind.GUARD_STOP,
             path=exc.path,
-            payload={"reason": str(exc.reason), "detail": exc.detail, "agent": exc.agent},
+            payload={
+                "reason": str(exc.reason),
+                "detail": exc.detail,
+                "agent": exc.agent,
+                **exc.data,
+            },
         )
     elif not mark_recorded(exc):
         ctx.emit(
@@ -107,17 +157,19 @@ async def execute(
     budget: Budget | None = None,
     limits: Limits | None = None,
     loops: LoopPolicy | None = None,
+    checks: Sequence[Check] | None = None,
 ) -> Result:
     """Run `runnable` on `task`, recording every step in `store`.
 
-    `budget`, `limits` and `loops` default to the runnable's own (its `budget`,
-    `limits` and `loops` attributes, when it has them).
+    `budget`, `limits`, `loops` and `checks` default to the runnable's own
+    attributes of those names, when it has them.
     """
     if max_concurrency < 1:  # a zero-slot semaphore would wait forever
         raise ConfigError(f"max_concurrency must be at least 1, not {max_concurrency}")
     budget = budget if budget is not None else getattr(runnable, "budget", None)
     limits = limits or getattr(runnable, "limits", None) or Limits()
     loops = loops or getattr(runnable, "loops", None) or LoopPolicy()
+    checks = checks if checks is not None else getattr(runnable, "checks", None) or ()
     own_store = store is None
     store = store if store is not None else open_store()
     run_id = run_id or new_run_id()
@@ -156,6 +208,7 @@ async def execute(
                 ctx,
                 budget.seconds if budget is not None else None,
             )
+            await _run_checks(checks, output, ctx)
         except Exception as exc:  # every failure is recorded and returned, never lost
             stop, error = _classify(exc)
             _record_failure(ctx, exc)

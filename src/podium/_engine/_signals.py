@@ -14,11 +14,20 @@ __all__ = ["GuardStop", "HandoffRequested", "Transfer", "mark_recorded"]
 class GuardStop(Exception):
     """Raised inside the engine to stop a run with a typed, non-error reason."""
 
-    def __init__(self, reason: StopReason, detail: str, *, path: str, agent: str) -> None:
+    def __init__(
+        self,
+        reason: StopReason,
+        detail: str,
+        *,
+        path: str,
+        agent: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         self.reason = reason
         self.detail = detail
         self.path = path
         self.agent = agent
+        self.data = data or {}
         super().__init__(f"{reason}: {detail} (agent {agent}, step {path})")
 
 

@@ -115,7 +115,9 @@ async def execute_tool(
             await ctx.state.recorder.flush()
         tool_ctx = ToolContext(run_id=ctx.run_id, step=path, agent=ctx.agent)
         try:
-            text = bound(_render(await tool.call(args, tool_ctx)))
+            value = await tool.call(args, tool_ctx)
+            ctx.state.tool_log.append((path, tool.name, value))
+            text = bound(_render(value))
             ok = True
         except HandoffRequested as handoff:
             handoff.transfer = replace(handoff.transfer, sender=ctx.agent, step=path)
@@ -136,6 +138,7 @@ async def execute_tool(
         except TimeoutError:
             text = f"error: {tool.name!r} timed out after {tool.timeout:g}s."
         except Exception as exc:  # the tool's failure is the model's to handle
+            ctx.state.tool_log.append((path, tool.name, exc))
             text = bound(f"error: {tool.name!r} raised {type(exc).__name__}: {exc}")
     ctx.emit(
         EventKind.TOOL_RESULT,

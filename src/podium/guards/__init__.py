@@ -2,5 +2,29 @@
 
 from podium.guards._budget import Budget, BudgetLedger, input_token_bound
 from podium.guards._limits import Limits, LoopPolicy
+from podium.guards._verify import (
+    Check,
+    CommandVerifier,
+    FileExistsVerifier,
+    JsonSchemaVerifier,
+    PredicateVerifier,
+    Verdict,
+    Verifier,
+    failing_evidence,
+)
 
-__all__ = ["Budget", "BudgetLedger", "Limits", "LoopPolicy", "input_token_bound"]
+__all__ = [
+    "Budget",
+    "BudgetLedger",
+    "Check",
+    "CommandVerifier",
+    "FileExistsVerifier",
+    "JsonSchemaVerifier",
+    "Limits",
+    "LoopPolicy",
+    "PredicateVerifier",
+    "Verdict",
+    "Verifier",
+    "failing_evidence",
+    "input_token_bound",
+]

@@ -80,6 +80,7 @@ class Blackboard:
 
     def __init__(self) -> None:
         self._history: dict[str, list[Entry]] = {}
+        self.writes = 0  # how many writes so far (loop detectors watch it)
 
     def get(self, key: str) -> Entry | None:
         """The latest version of `key`, or None."""
@@ -151,6 +152,7 @@ class Blackboard:
             key=key, value=value, author=author, step=step, sources=sources, version=version + 1
         )
         self._history.setdefault(key, []).append(entry)
+        self.writes += 1
         return entry
 
     def set_status(self, key: str, status: EntryStatus, *, reason: str, by: str) -> Entry:

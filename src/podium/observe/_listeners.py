@@ -12,6 +12,7 @@ __all__ = ["ListenerFactory", "add_run_listener", "remove_run_listener", "run_li
 ListenerFactory = Callable[[str], Callable[[Event], None]]
 
 _factories: list[ListenerFactory] = []
+_env_checked = False
 
 
 def add_run_listener(factory: ListenerFactory) -> None:
@@ -27,5 +28,17 @@ def remove_run_listener(factory: ListenerFactory) -> None:
 
 
 def run_listeners(run_id: str) -> tuple[Callable[[Event], None], ...]:
-    """The listeners registered for a new run."""
-    return tuple(factory(run_id) for factory in _factories)
+    """The listeners for a new run: the event logger, then every registered factory's.
+
+    The first run of the process also turns on OpenTelemetry export when the
+    standard ``OTEL_*`` variables ask for it (see `podium.observe.instrument`).
+    """
+    global _env_checked
+    if not _env_checked:
+        _env_checked = True
+        from podium.observe._otel_setup import autoinstrument
+
+        autoinstrument()
+    from podium.observe._logging import event_logger
+
+    return (event_logger(run_id), *(factory(run_id) for factory in _factories))

@@ -161,7 +161,12 @@ class MessageStat:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"kind": self.kind, "count": self.count, "bytes": self.bytes, "largest": self.largest}
+        return {
+            "kind": self.kind,
+            "count": self.count,
+            "bytes": self.bytes,
+            "largest": self.largest,
+        }
 
 
 def _message_text(e: Event) -> tuple[str, str] | None:

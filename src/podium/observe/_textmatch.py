@@ -1,14 +1,15 @@
 """Fuzzy "does this text contain that claim" for blame.
 
-Text is normalized to lowercase word tokens (``\\w+``), so case, spacing and
-punctuation never matter. A claim is contained in a text when its normalized
-form occurs in the text's (score 1.0); otherwise its score is the share of the
-claim's word trigrams that occur in the text. A score of at least
+Text is normalized to lowercase words (runs of letters and digits), so case,
+spacing and punctuation never matter. A claim is contained in a text when its
+normalized form occurs in the text's (score 1.0); otherwise its score is the
+share of the claim's word trigrams that occur in the text. A score of at least
 `MATCH_THRESHOLD` counts as a match.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -49,10 +50,8 @@ def normalize(text: str) -> Normalized:
     """`text` as lowercase words; JSON text is read for its string values first."""
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
-        try:
+        with contextlib.suppress(ValueError):
             text = "\n".join(_strings(json.loads(stripped)))
-        except ValueError:
-            pass
     words = tuple(_WORD.findall(text.lower()))
     grams = frozenset(words[i : i + 3] for i in range(len(words) - 2))
     return Normalized(words=words, joined=f" {' '.join(words)} ", trigrams=grams)

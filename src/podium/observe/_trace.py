@@ -208,7 +208,7 @@ def _segment(path: str, parent: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _apply(node: TraceNode, e: Event) -> None:  # noqa: C901 - one branch per kind, flat
+def _apply(node: TraceNode, e: Event) -> None:
     p = e.payload
     kind = e.kind
     if kind is EventKind.RUN_START:

@@ -55,7 +55,7 @@ def _cycle(plan: Plan) -> list[str] | None:
     return None
 
 
-def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int) -> list[str]:
+def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int = 10_000) -> list[str]:
     """Everything wrong with `plan`, as sentences the planner can act on."""
     problems: list[str] = []
     if not plan.subtasks:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
@@ -14,10 +13,15 @@ from podium._engine._context import StepContext, Task, bound
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
+from podium._engine._signals import GuardStop
+from podium._engine._team import run_team
 from podium.agent import Agent
 from podium.errors import ConfigError
 from podium.events import EventKind
+from podium.guards._budget import Budget
+from podium.guards._loops import near_duplicate
 from podium.registry import Registry, suggest
+from podium.result import StopReason
 
 __all__ = ["ChatMessage", "GroupChat", "Selector"]
 
@@ -63,6 +67,8 @@ class GroupChat(RunMixin):
         done_signal: a speaker ending its message with this ends the chat.
         name: the chat's name (its registry card when it is a worker).
         role: its capability card.
+        budget: this team's own share of the run's budget (caps what the team
+            may spend; whatever it does not spend stays with its parent).
     """
 
     participants: Sequence[Runnable]
@@ -74,6 +80,7 @@ class GroupChat(RunMixin):
     done_signal: str = "DONE"
     name: str = "group_chat"
     role: str = ""
+    budget: Budget | None = None
     registry: Registry = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,12 +94,9 @@ class GroupChat(RunMixin):
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Run the conversation; its output is the last message."""
-        ctx = ctx.as_agent(self.name)
-        started = time.time()
-        ctx.emit(
-            EventKind.AGENT_START,
-            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "group_chat"},
-        )
+        return await run_team(self, task, ctx, "group_chat", self._work)
+
+    async def _work(self, task: Task, ctx: StepContext) -> Any:
         if len(self.registry) > 3:
             message = (
                 f"group chat {self.name} has {len(self.registry)} participants; "
@@ -101,25 +105,17 @@ class GroupChat(RunMixin):
             log.warning(message)
             ctx.emit(EventKind.NOTICE, payload={"code": "many_participants", "message": message})
         messages: list[ChatMessage] = []
-        status = "error"
-        try:
-            ended = await self._converse(task, ctx, messages)
-            ctx.emit(
-                EventKind.NOTICE,
-                payload={"code": "chat_ended", "reason": ended, "rounds": len(messages)},
-            )
-            status = "ok"
-            return self._final(messages)
-        finally:
-            last = messages[-1].text if messages else ""
-            ctx.emit(
-                EventKind.AGENT_END,
-                started_at=started,
-                payload={"status": status, "output": bound(last, 4_000)},
-            )
+        ended = await self._converse(task, ctx, messages)
+        ctx.emit(
+            EventKind.NOTICE,
+            payload={"code": "chat_ended", "reason": ended, "rounds": len(messages)},
+        )
+        return self._final(messages)
 
     async def _converse(self, task: Task, ctx: StepContext, messages: list[ChatMessage]) -> str:
+        stale: list[str] = []
         for round_ in range(self.max_rounds):
+            writes_before = ctx.state.blackboard.writes
             speaker = self.registry.get(await self._select(round_, messages, task, ctx))
             round_ctx = ctx.child(f"round[{round_}]", agent=speaker.name, nest=True)
             turn_task = self._turn_task(task, messages, round_, round_ctx)
@@ -140,9 +136,39 @@ class GroupChat(RunMixin):
             )
             if text.rstrip().endswith(self.done_signal):
                 return "done_signal"
+            stale = self._staleness(stale, messages, round_ctx, writes_before)
             if self.terminate is not None and self.terminate(messages):
                 return "condition"
         return "max_rounds"
+
+    def _staleness(
+        self, stale: list[str], messages: list[ChatMessage], ctx: StepContext, writes: int
+    ) -> list[str]:
+        """Rounds in a row that added nothing; stops with ``loop`` at the policy's limit."""
+        policy = ctx.state.loops
+        if not policy.enabled or policy.stale_chat_rounds < 1:
+            return stale
+        recent = messages[:-1] if self.window is None else messages[-self.window - 1 : -1]
+        new_entry = ctx.state.blackboard.writes != writes
+        if new_entry or not near_duplicate(
+            messages[-1].text, [m.text for m in recent], policy.similarity
+        ):
+            return []
+        stale = [*stale, ctx.path]
+        if len(stale) >= policy.stale_chat_rounds:
+            speakers = sorted({m.speaker for m in messages[-len(stale) :]})
+            ctx.emit(
+                EventKind.LOOP_DETECTED,
+                payload={"detector": "stale_chat", "agents": speakers, "steps": stale},
+            )
+            raise GuardStop(
+                StopReason.LOOP,
+                f"group chat {self.name}: {len(stale)} rounds in a row added no new "
+                f"information (speakers {', '.join(speakers)})",
+                path=ctx.path,
+                agent=self.name,
+            )
+        return stale
 
     def _final(self, messages: list[ChatMessage]) -> str:
         if not messages:

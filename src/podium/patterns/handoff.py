@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._signals import GuardStop, HandoffRequested, Transfer
+from podium._engine._team import run_team
 from podium.agent import Agent
 from podium.errors import ConfigError, HandoffError
 from podium.events import EventKind
+from podium.guards._budget import Budget
+from podium.guards._loops import handoff_cycle
 from podium.registry import suggest
 from podium.result import StopReason
 from podium.tools._tool import Tool
@@ -70,6 +72,8 @@ class Handoffs(RunMixin):
         max_handoffs: transfers allowed before the run stops with ``loop``.
         name: the team's name (its registry card when it is a worker).
         role: its capability card.
+        budget: this team's own share of the run's budget (caps what the team
+            may spend; whatever it does not spend stays with its parent).
     """
 
     agents: Sequence[Agent]
@@ -78,6 +82,7 @@ class Handoffs(RunMixin):
     max_handoffs: int = 10
     name: str = "handoffs"
     role: str = ""
+    budget: Budget | None = None
     _by_name: dict[str, Agent] = field(init=False, repr=False)
     _tools: dict[str, tuple[Tool, ...]] = field(init=False, repr=False)
 
@@ -108,30 +113,16 @@ class Handoffs(RunMixin):
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Give the task to the entry agent and follow transfers until one answers."""
-        ctx = ctx.as_agent(self.name)
-        started = time.time()
-        ctx.emit(
-            EventKind.AGENT_START,
-            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "handoffs"},
-        )
-        status = "error"
-        output: Any = None
-        try:
-            output = await self._follow(task, ctx)
-            status = "ok"
-            return output
-        finally:
-            ctx.emit(
-                EventKind.AGENT_END,
-                started_at=started,
-                payload={"status": status, "output": bound(str(output or ""), 4_000)},
-            )
+        return await run_team(self, task, ctx, "handoffs", self._follow)
 
     async def _follow(self, task: Task, ctx: StepContext) -> Any:
         assert self.entry is not None
         current, turn_task = self._by_name[self.entry], task
+        board = ctx.state.blackboard
+        since_write: list[str] = []
         for hop in range(self.max_handoffs + 1):
             hop_ctx = ctx.child(f"hop[{hop}]", agent=current.name, nest=True)
+            writes_before = board.writes
             result = await current.invoke(
                 turn_task,
                 hop_ctx,
@@ -139,10 +130,33 @@ class Handoffs(RunMixin):
             )
             if not isinstance(result, Transfer):
                 return result
+            if board.writes != writes_before:
+                since_write = []
+            since_write.append(current.name)
             current, turn_task = self._transfer(result, current, task, hop_ctx)
+            self._check_cycle([*since_write, current.name], hop_ctx)
         raise GuardStop(
             StopReason.LOOP,
             f"more than {self.max_handoffs} handoffs without an answer",
+            path=ctx.path,
+            agent=self.name,
+        )
+
+    def _check_cycle(self, hops: list[str], ctx: StepContext) -> None:
+        policy = ctx.state.loops
+        if not policy.enabled:
+            return
+        cycle = handoff_cycle(hops, policy.handoff_cycles)
+        if cycle is None:
+            return
+        ctx.emit(
+            EventKind.LOOP_DETECTED,
+            payload={"detector": "handoff_cycle", "agents": cycle, "hops": hops},
+        )
+        raise GuardStop(
+            StopReason.LOOP,
+            f"handoffs went round {' -> '.join([*cycle, cycle[0]])} "
+            f"{policy.handoff_cycles} times with no new blackboard write",
             path=ctx.path,
             agent=self.name,
         )

@@ -12,12 +12,23 @@ from podium._engine._context import StepContext, Task, bound
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
-from podium._engine._signals import mark_recorded
+from podium._engine._signals import GuardStop, mark_recorded
+from podium._engine._team import run_team
 from podium.agent import Agent
-from podium.errors import ConfigError, OutputValidationError, PlanError
+from podium.errors import (
+    ConfigError,
+    IncompleteResponse,
+    OutputValidationError,
+    PlanError,
+    PodiumError,
+    ProviderError,
+)
 from podium.events import EventKind
+from podium.guards._budget import Budget
 from podium.patterns._plan import Plan, Subtask, plan_problems
+from podium.patterns._review import Reviewer, review
 from podium.registry import Registry
+from podium.result import StopReason
 
 __all__ = ["Orchestrator"]
 
@@ -51,8 +62,15 @@ class Orchestrator(RunMixin):
         name: the team's name (its registry card when it is itself a worker).
         role: the team's capability card.
         max_concurrency: subtasks running at once, at most.
-        max_subtasks: a plan with more subtasks is invalid.
+        max_subtasks: most subtasks one plan may have (default: the run's
+            ``Limits.max_fanout``); a bigger plan stops the run with ``max_fanout``.
+        reviewer: checks each subtask result (a function or an agent); a refuted
+            result is retried with the reason as feedback.
+        max_review_retries: retries of a refuted subtask before the run stops
+            with ``verification_failed``.
         output_type: ``str`` or a pydantic model for the final answer.
+        budget: this team's own share of the run's budget (caps what the team
+            may spend; whatever it does not spend stays with its parent).
     """
 
     _: KW_ONLY
@@ -62,8 +80,11 @@ class Orchestrator(RunMixin):
     name: str = "team"
     role: str = ""
     max_concurrency: int = 8
-    max_subtasks: int = 20
+    max_subtasks: int | None = None
+    reviewer: Reviewer | None = None
+    max_review_retries: int = 2
     output_type: type[Any] = str
+    budget: Budget | None = None
     registry: Registry = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -75,32 +96,76 @@ class Orchestrator(RunMixin):
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Plan, run the subtasks, aggregate."""
-        ctx = ctx.as_agent(self.name)
-        started = time.time()
-        ctx.emit(
-            EventKind.AGENT_START,
-            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "orchestrator"},
-        )
-        status = "error"
-        output: Any = None
-        try:
-            plan = await self._plan(task, ctx)
-            results = await self._execute(plan, task, ctx)
-            output = await self._aggregate(task, plan, results, ctx)
-            status = "ok"
-            return output
-        finally:
+        return await run_team(self, task, ctx, "orchestrator", self._work)
+
+    async def _work(self, task: Task, ctx: StepContext) -> Any:
+        plans: list[Plan] = []
+        feedback = ""
+        base = ctx
+        while True:
+            plan = await self._plan(task, base, feedback)
+            self._check_plan(plan, plans, base)
+            plans.append(plan)
+            try:
+                results = await self._execute(plan, task, base)
+                return await self._aggregate(task, plan, results, base)
+            except Exception as exc:
+                if not _replannable(exc):
+                    raise
+                replans = len(plans) - 1
+                if replans >= ctx.state.limits.max_replans:
+                    if replans == 0:
+                        raise
+                    raise GuardStop(
+                        StopReason.MAX_REPLANS,
+                        f"team {self.name}: still failing after {replans} re-plan(s): {exc}",
+                        path=base.path,
+                        agent=self.name,
+                    ) from exc
+                feedback = f"The previous plan failed: {exc}"
+                base = ctx.child(f"replan[{replans + 1}]", agent=self.name)
+                base.emit(
+                    EventKind.NOTICE,
+                    payload={
+                        "code": "replan",
+                        "attempt": replans + 1,
+                        "reason": bound(str(exc), 2_000),
+                    },
+                )
+
+    def _check_plan(self, plan: Plan, earlier: list[Plan], ctx: StepContext) -> None:
+        limit = self.max_subtasks or ctx.state.limits.max_fanout
+        if len(plan.subtasks) > limit:
+            raise GuardStop(
+                StopReason.MAX_FANOUT,
+                f"team {self.name}: the plan has {len(plan.subtasks)} subtasks; the limit "
+                f"is {limit}",
+                path=f"{ctx.path}/plan",
+                agent=self.name,
+            )
+        loops = ctx.state.loops
+        same = [p for p in earlier if p.model_dump() == plan.model_dump()]
+        if loops.enabled and len(same) >= loops.replan_repeats:
             ctx.emit(
-                EventKind.AGENT_END,
-                started_at=started,
-                payload={"status": status, "output": bound(_as_text(output or ""), 4_000)},
+                EventKind.LOOP_DETECTED,
+                payload={
+                    "detector": "same_plan",
+                    "agents": [self.planner.name],
+                    "steps": [f"{ctx.path}/plan"],
+                },
+            )
+            raise GuardStop(
+                StopReason.LOOP,
+                f"team {self.name}: the planner re-planned the same plan",
+                path=f"{ctx.path}/plan",
+                agent=self.name,
             )
 
-    async def _plan(self, task: Task, ctx: StepContext) -> Plan:
+    async def _plan(self, task: Task, ctx: StepContext, feedback: str = "") -> Plan:
         workers = self.registry.names
 
         def check(plan: Plan) -> None:
-            problems = plan_problems(plan, workers, self.max_subtasks)
+            problems = plan_problems(plan, workers, max_subtasks=10_000)
             if problems:
                 raise ValueError("the plan is invalid: " + "; ".join(problems))
 
@@ -108,6 +173,7 @@ class Orchestrator(RunMixin):
             text=f"Plan the work for this goal.\n\n## Goal\n{task.text}\n\n"
             f"## Workers\n{self.registry.cards()}",
             inputs=task.inputs,
+            feedback=feedback,
         )
         plan_ctx = ctx.child("plan", agent=self.planner.name)
         options = LoopOptions(output_type=Plan, check=check, extra_system=_PLANNER_GUIDE)
@@ -136,38 +202,8 @@ class Orchestrator(RunMixin):
             context = tuple(
                 (f"{d} ({by_id[d].assignee})", _as_text(results[d])) for d in sub.depends_on
             )
-            worker = self.registry.get(sub.assignee)
-            sub_ctx = ctx.child(f"task[{sub.id}]", agent=worker.name, nest=True)
             async with semaphore:
-                started = time.time()
-                sub_ctx.emit(
-                    EventKind.SUBTASK_START,
-                    payload={
-                        "id": sub.id,
-                        "assignee": sub.assignee,
-                        "depends_on": sub.depends_on,
-                        "instructions": bound(sub.instructions, 4_000),
-                    },
-                )
-                output = await worker.invoke(
-                    Task(text=sub.instructions, inputs=task.inputs, context=context), sub_ctx
-                )
-                sub_ctx.write(
-                    f"task.{sub.id}",
-                    output,
-                    allowed=None,
-                    sources=[f"task.{d}" for d in sub.depends_on],
-                )
-                sub_ctx.emit(
-                    EventKind.SUBTASK_END,
-                    started_at=started,
-                    payload={
-                        "id": sub.id,
-                        "assignee": sub.assignee,
-                        "output": bound(_as_text(output)),
-                    },
-                )
-            results[sub.id] = output
+                results[sub.id] = await self._run_subtask(sub, task, context, ctx)
             done[sub.id].set()
 
         await _run_all([run_one(s) for s in plan.subtasks])
@@ -175,6 +211,63 @@ class Orchestrator(RunMixin):
         if pending:  # never aggregate while a dispatched subtask has no result
             raise RuntimeError(f"team {self.name}: subtasks {pending} did not finish")
         return results
+
+    async def _run_subtask(
+        self, sub: Subtask, task: Task, context: tuple[tuple[str, str], ...], ctx: StepContext
+    ) -> Any:
+        """One subtask: the worker, its result on the blackboard, review and retries."""
+        worker = self.registry.get(sub.assignee)
+        key = f"task.{sub.id}"
+        feedback = ""
+        for attempt in range(self.max_review_retries + 1):
+            segment = f"task[{sub.id}]" + (f"#{attempt}" if attempt else "")
+            sub_ctx = ctx.child(segment, agent=worker.name, nest=True)
+            started = time.time()
+            sub_ctx.emit(
+                EventKind.SUBTASK_START,
+                payload={
+                    "id": sub.id,
+                    "assignee": sub.assignee,
+                    "depends_on": sub.depends_on,
+                    "attempt": attempt,
+                    "instructions": bound(sub.instructions, 4_000),
+                },
+            )
+            output = await worker.invoke(
+                Task(text=sub.instructions, inputs=task.inputs, context=context, feedback=feedback),
+                sub_ctx,
+            )
+            sub_ctx.write(key, output, allowed=None, sources=[f"task.{d}" for d in sub.depends_on])
+            verdict = None
+            if self.reviewer is not None:
+                verdict = await review(self.reviewer, sub, output, key, sub_ctx, attempt)
+            sub_ctx.emit(
+                EventKind.SUBTASK_END,
+                started_at=started,
+                payload={
+                    "id": sub.id,
+                    "assignee": sub.assignee,
+                    "attempt": attempt,
+                    "output": bound(_as_text(output)),
+                    "verdict": verdict.model_dump() if verdict else None,
+                },
+            )
+            if verdict is None or verdict.passed:
+                return output
+            feedback = f"A reviewer refuted your previous result: {verdict.reason}"
+        lineage = [
+            {"key": e.key, "author": e.author, "step": e.step, "status": str(e.status)}
+            for e in ctx.state.blackboard.lineage(key)
+        ]
+        raise GuardStop(
+            StopReason.VERIFICATION_FAILED,
+            f"worker {worker.name}'s result for subtask {sub.id} was refuted "
+            f"{self.max_review_retries + 1} times (last at step {sub_ctx.path}): "
+            f"{verdict.reason if verdict else ''}",
+            path=sub_ctx.path,
+            agent=worker.name,
+            data={"key": key, "lineage": lineage},
+        )
 
     async def _aggregate(
         self, task: Task, plan: Plan, results: dict[str, Any], ctx: StepContext
@@ -189,6 +282,15 @@ class Orchestrator(RunMixin):
             ctx.child("aggregate", agent=agent.name),
             LoopOptions(output_type=self.output_type, extra_system=_AGGREGATOR_GUIDE),
         )
+
+
+def _replannable(exc: BaseException) -> bool:
+    """Failures a new plan may route around (not provider outages or run-wide stops)."""
+    if isinstance(exc, GuardStop):
+        return exc.reason is StopReason.MAX_TURNS
+    if isinstance(exc, ProviderError) and not isinstance(exc, IncompleteResponse):
+        return False
+    return isinstance(exc, PodiumError) and not isinstance(exc, PlanError)
 
 
 async def _run_all(coros: list[Any]) -> None:

@@ -12,8 +12,10 @@ from podium._engine._context import StepContext, Task, bound
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
 from podium._engine._signals import GuardStop
+from podium._engine._team import run_team
 from podium.errors import ConfigError
 from podium.events import EventKind
+from podium.guards._budget import Budget
 from podium.result import StopReason
 
 __all__ = ["Pipeline", "Stage", "StageCheck"]
@@ -70,12 +72,15 @@ class Pipeline(RunMixin):
         stages: agents, teams or `Stage`s, in order.
         name: the pipeline's name (its registry card when it is a worker).
         role: its capability card.
+        budget: this team's own share of the run's budget (caps what the team
+            may spend; whatever it does not spend stays with its parent).
     """
 
     stages: Sequence[Runnable | Stage]
     _: KW_ONLY
     name: str = "pipeline"
     role: str = ""
+    budget: Budget | None = None
     _stages: tuple[Stage, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,31 +94,17 @@ class Pipeline(RunMixin):
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Run every stage in order; the last stage's output is the pipeline's."""
-        ctx = ctx.as_agent(self.name)
-        started = time.time()
-        ctx.emit(
-            EventKind.AGENT_START,
-            payload={"task": bound(task.text, 4_000), "role": self.role, "team": "pipeline"},
-        )
-        status = "error"
-        output: Any = None
-        try:
-            previous: Any = None
-            for index, stage in enumerate(self._stages):
-                stage_task = task
-                if previous is not None and not getattr(stage.runnable, "reads", ()):
-                    label = f"output of {self._stages[index - 1].label}"
-                    stage_task = replace(task, context=(*task.context, (label, _text(previous))))
-                previous = await self._run_stage(stage, index, stage_task, ctx)
-            output = previous
-            status = "ok"
-            return output
-        finally:
-            ctx.emit(
-                EventKind.AGENT_END,
-                started_at=started,
-                payload={"status": status, "output": bound(_text(output or ""), 4_000)},
-            )
+        return await run_team(self, task, ctx, "pipeline", self._work)
+
+    async def _work(self, task: Task, ctx: StepContext) -> Any:
+        previous: Any = None
+        for index, stage in enumerate(self._stages):
+            stage_task = task
+            if previous is not None and not getattr(stage.runnable, "reads", ()):
+                label = f"output of {self._stages[index - 1].label}"
+                stage_task = replace(task, context=(*task.context, (label, _text(previous))))
+            previous = await self._run_stage(stage, index, stage_task, ctx)
+        return previous
 
     async def _run_stage(self, stage: Stage, index: int, task: Task, ctx: StepContext) -> Any:
         feedback = ""

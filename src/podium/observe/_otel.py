@@ -1,0 +1,284 @@
+"""OpenTelemetry spans and metrics from run events, following the GenAI conventions.
+
+One `RunSpans` per run turns events into spans as they are recorded: the run
+and every agent or team step is an ``invoke_agent`` span, every model call a
+``chat`` span, every tool call an ``execute_tool`` span, nested by step path.
+Start and end times are the events' own. Instant events (blackboard writes,
+handoffs, plans, notices) become span events. Payloads are redacted before any
+listener sees them, so nothing here needs to scrub again.
+
+This module imports only the OpenTelemetry *API*; `podium.observe.instrument`
+(in ``_otel_setup``) is what callers use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from podium.events import Event, EventKind
+from podium.observe._trace import mark_label
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Counter, Histogram, Meter
+    from opentelemetry.trace import Span, Tracer
+
+__all__ = ["OtelInstruments", "RunSpans"]
+
+_log = logging.getLogger("podium.observe.otel")
+
+_TOKEN_BUCKETS = [4**i for i in range(14)]  # 1 ... 67M, as the conventions advise
+_DURATION_BUCKETS = [0.01 * 2**i for i in range(14)]  # 10 ms ... 82 s
+_OPENERS = {
+    EventKind.RUN_START: EventKind.RUN_END,
+    EventKind.SUBTASK_START: EventKind.SUBTASK_END,
+    EventKind.STAGE_START: EventKind.STAGE_END,
+    EventKind.AGENT_START: EventKind.AGENT_END,
+    EventKind.MODEL_REQUEST: EventKind.MODEL_RESPONSE,
+    EventKind.TOOL_CALL: EventKind.TOOL_RESULT,
+}
+_STEP_KINDS = frozenset({*_OPENERS, *_OPENERS.values()})
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+def _split_model(name: str) -> tuple[str, str]:
+    provider, sep, model = name.partition(":")
+    return (provider, model) if sep else ("", name)
+
+
+class OtelInstruments:
+    """The tracer, the three metric instruments, and whether to record content."""
+
+    def __init__(self, tracer: Tracer, meter: Meter, *, capture_content: bool) -> None:
+        self.tracer = tracer
+        self.capture_content = capture_content
+        self.token_usage: Histogram = meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
+        )
+        self.duration: Histogram = meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self.cost: Counter = meter.create_counter(
+            "podium.cost", unit="USD", description="Cost of model calls in US dollars"
+        )
+
+
+@dataclass(slots=True)
+class _Open:
+    span: Span
+    closer: EventKind
+    last: float
+    failed: bool = False
+
+
+class RunSpans:
+    """Turns one run's events into spans and metrics, live; never raises."""
+
+    def __init__(self, run_id: str, instruments: OtelInstruments) -> None:
+        self.run_id = run_id
+        self.ins = instruments
+        self._open: dict[str, _Open] = {}
+        self._models: dict[str, str] = {}  # model path -> requested model
+
+    def __call__(self, event: Event) -> None:
+        """Handle one event (the run listener)."""
+        try:
+            self._handle(event)
+        except Exception:  # telemetry must never break a run
+            _log.debug("OpenTelemetry export failed for %s", event.path, exc_info=True)
+
+    def _handle(self, e: Event) -> None:
+        current = self._open.get(e.path)
+        if current is not None:
+            current.last = max(current.last, e.ended_at)
+        if e.kind in _OPENERS and current is None:
+            current = self._start(e)
+        if e.kind is EventKind.ERROR:
+            self._error(e)
+        elif e.kind in _STEP_KINDS:
+            if current is not None:
+                self._describe(current.span, e)
+        else:
+            self._mark(e)
+        if current is not None and e.kind is current.closer:
+            self._finish(e, current)
+        if e.kind is EventKind.RUN_END:
+            for path in sorted(self._open, key=len, reverse=True):  # never closed: end them
+                left = self._open.pop(path)
+                left.span.end(end_time=_ns(left.last))
+
+    def _parent(self, path: str) -> _Open | None:
+        while "/" in path:
+            path = path.rpartition("/")[0]
+            if path in self._open:
+                return self._open[path]
+        return None
+
+    def _start(self, e: Event) -> _Open:
+        parent = self._parent(e.path) if e.path != "root" else None
+        ctx = trace.set_span_in_context(parent.span) if parent else otel_context.get_current()
+        attrs: dict[str, Any] = {"podium.run_id": self.run_id, "podium.step": e.path}
+        if e.kind is EventKind.MODEL_REQUEST:
+            model = str(e.payload.get("model", ""))
+            provider, name = _split_model(model)
+            span_name, kind = f"chat {name}", SpanKind.CLIENT
+            attrs.update(
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": name,
+                    "gen_ai.agent.name": e.agent,
+                }
+            )
+            if provider:
+                attrs["gen_ai.provider.name"] = provider
+            self._models[e.path] = model
+        elif e.kind is EventKind.TOOL_CALL:
+            tool = str(e.payload.get("tool", ""))
+            span_name, kind = f"execute_tool {tool}", SpanKind.INTERNAL
+            attrs.update(
+                {
+                    "gen_ai.operation.name": "execute_tool",
+                    "gen_ai.tool.name": tool,
+                    "gen_ai.tool.type": "function",
+                    "gen_ai.agent.name": e.agent,
+                }
+            )
+        else:
+            span_name, kind = f"invoke_agent {e.agent}", SpanKind.INTERNAL
+            attrs.update({"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": e.agent})
+        span = self.ins.tracer.start_span(
+            span_name, context=ctx, kind=kind, attributes=attrs, start_time=_ns(e.started_at)
+        )
+        opened = self._open[e.path] = _Open(span=span, closer=_OPENERS[e.kind], last=e.ended_at)
+        return opened
+
+    def _describe(self, span: Span, e: Event) -> None:  # noqa: C901 - one branch per kind
+        p = e.payload
+        if e.kind is EventKind.AGENT_START:
+            span.set_attribute("gen_ai.agent.name", e.agent)
+            if p.get("role"):
+                span.set_attribute("gen_ai.agent.description", str(p["role"]))
+            if p.get("team"):
+                span.set_attribute("podium.team.pattern", str(p["team"]))
+        elif e.kind is EventKind.SUBTASK_START:
+            span.set_attribute("podium.subtask.id", str(p.get("id", "")))
+        elif e.kind is EventKind.STAGE_START:
+            span.set_attribute("podium.stage", str(p.get("stage", "")))
+        elif e.kind is EventKind.MODEL_REQUEST:
+            if p.get("max_tokens"):
+                span.set_attribute("gen_ai.request.max_tokens", int(p["max_tokens"]))
+            if self.ins.capture_content:
+                messages = json.dumps(p.get("messages", []), ensure_ascii=False)
+                span.set_attribute("gen_ai.input.messages", messages)
+        elif e.kind is EventKind.MODEL_RESPONSE:
+            self._model_response(span, e)
+        elif e.kind is EventKind.TOOL_CALL:
+            span.set_attribute("gen_ai.tool.call.id", str(p.get("call_id", "")))
+            if self.ins.capture_content:
+                span.set_attribute("gen_ai.tool.call.arguments", str(p.get("arguments", "")))
+        elif e.kind is EventKind.TOOL_RESULT:
+            if self.ins.capture_content:
+                span.set_attribute("gen_ai.tool.call.result", str(p.get("result", "")))
+            if not p.get("ok"):
+                span.set_status(Status(StatusCode.ERROR, str(p.get("result", ""))[:500]))
+                span.set_attribute("error.type", "tool_error")
+        elif e.kind is EventKind.AGENT_END and p.get("status") not in ("ok", "handoff", None):
+            span.set_status(Status(StatusCode.ERROR, f"agent {e.agent}: {p.get('status')}"))
+        elif e.kind is EventKind.RUN_END:
+            self._run_end(span, e)
+
+    def _model_response(self, span: Span, e: Event) -> None:
+        p = e.payload
+        model = str(p.get("model") or self._models.get(e.path, ""))
+        provider, name = _split_model(model)
+        span.set_attribute("gen_ai.response.model", name)
+        span.set_attribute("gen_ai.usage.input_tokens", e.input_tokens)
+        span.set_attribute("gen_ai.usage.output_tokens", e.output_tokens)
+        span.set_attribute("podium.cost_usd", e.cost_usd)
+        if p.get("finish_reason"):
+            span.set_attribute("gen_ai.response.finish_reasons", [str(p["finish_reason"])])
+        if self.ins.capture_content:
+            parts: list[dict[str, Any]] = [{"type": "text", "content": p.get("text", "")}]
+            parts += [{"type": "tool_call", **c} for c in p.get("tool_calls") or []]
+            output = [{"role": "assistant", "parts": parts}]
+            span.set_attribute("gen_ai.output.messages", json.dumps(output, ensure_ascii=False))
+        requested = _split_model(self._models.get(e.path, model))[1]
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": requested,
+            "gen_ai.response.model": name,
+        }
+        self.ins.token_usage.record(e.input_tokens, {**attrs, "gen_ai.token.type": "input"})
+        self.ins.token_usage.record(e.output_tokens, {**attrs, "gen_ai.token.type": "output"})
+        self.ins.duration.record(e.latency_s, attrs)
+        self.ins.cost.add(e.cost_usd, {**attrs, "gen_ai.agent.name": e.agent})
+
+    def _run_end(self, span: Span, e: Event) -> None:
+        p = e.payload
+        total = (p.get("usage") or {}).get("total") or {}
+        span.set_attribute("podium.stop_reason", str(p.get("stop_reason", "")))
+        span.set_attribute("podium.total.input_tokens", int(total.get("input_tokens", 0)))
+        span.set_attribute("podium.total.output_tokens", int(total.get("output_tokens", 0)))
+        span.set_attribute("podium.total.cost_usd", float(total.get("cost_usd", 0.0)))
+        if p.get("stop_reason") not in ("completed", None):
+            span.set_status(Status(StatusCode.ERROR, str(p.get("error") or p["stop_reason"])))
+
+    def _error(self, e: Event) -> None:
+        target = self._open.get(e.path) or self._parent(e.path)
+        if target is None:
+            return
+        p = e.payload
+        kind = str(p.get("error", "error"))
+        target.span.set_attribute("error.type", kind)
+        target.span.set_status(Status(StatusCode.ERROR, str(p.get("message", ""))[:500]))
+        target.span.add_event(
+            "exception",
+            {"exception.type": kind, "exception.message": str(p.get("message", ""))},
+            timestamp=_ns(e.ended_at),
+        )
+        target.failed = True
+        model = self._models.get(e.path)
+        if model is not None and e.path in self._open:  # a failed model call: its span ends here
+            provider, name = _split_model(model)
+            self.ins.duration.record(
+                e.latency_s,
+                {
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": provider,
+                    "gen_ai.request.model": name,
+                    "error.type": kind,
+                },
+            )
+            self._open.pop(e.path).span.end(end_time=_ns(e.ended_at))
+
+    def _mark(self, e: Event) -> None:
+        target = self._open.get(e.path) or self._parent(e.path)
+        if target is None:
+            return
+        attrs: dict[str, Any] = {"podium.step": e.path, "podium.agent": e.agent}
+        for key in ("key", "version", "from", "to", "speaker", "code", "reason", "tool"):
+            value = e.payload.get(key)
+            if isinstance(value, str | int | float | bool):
+                attrs[f"podium.{key}"] = value
+        attrs["podium.summary"] = mark_label(e)[:500]
+        target.span.add_event(f"podium.{e.kind}", attrs, timestamp=_ns(e.ended_at))
+
+    def _finish(self, e: Event, current: _Open) -> None:
+        self._open.pop(e.path, None)
+        current.span.end(end_time=_ns(max(current.last, e.ended_at)))

@@ -800,6 +800,32 @@ def test_group_chat_errors(team_code: Path) -> None:
     assert exc.message == "team.participants: needs at least 2 entries, got 1"
 
 
+def test_reviewer_is_an_agent_or_a_function(team_code: Path) -> None:
+    def orchestrator(reviewer: str) -> str:
+        return (
+            "team: {pattern: orchestrator, planner: lead, workers: [researcher], "
+            f"reviewer: {reviewer}}}\n"
+        )
+
+    exc, path = team_error(team_code, orchestrator("edtor"))
+    assert (
+        str(exc) == f"{path}:8:79: team.reviewer: no agent named 'edtor' (did you mean 'editor'?)"
+    )
+    exc, _ = team_error(team_code, orchestrator("'spec_team_code:has_text'"))
+    assert exc.message.endswith(
+        "'has_text' must take 2 arguments (the subtask and its output), "
+        "but its signature is (output)"
+    )
+    exc, _ = team_error(team_code, orchestrator("'not a name'"))
+    assert exc.message == (
+        "team.reviewer: reviewer must be an agent name or an import path "
+        "'package.module:function', not 'not a name'"
+    )
+    team = parse_spec(AGENTS + orchestrator("editor")).build()
+    assert isinstance(team, Orchestrator) and team.reviewer is not None
+    assert team.reviewer.name == "editor"
+
+
 def test_handoff_errors(team_code: Path) -> None:
     spec = """\
     version: 1
@@ -924,6 +950,8 @@ team:
   planner: lead
   workers: [researcher, docs, review, moderated, desk]
   max_concurrency: 2
+  reviewer: "spec_team_code:two_args"
+  max_review_retries: 1
 """
 
 
@@ -932,6 +960,8 @@ def test_nested_spec_builds_every_pattern(team_code: Path) -> None:
 
     team = load_spec(write(team_code, NESTED)).build()
     assert isinstance(team, Orchestrator) and team.role == "the root team"
+    assert team.reviewer is not None and team.reviewer(1, 2) == 1
+    assert (team.max_review_retries, team.max_subtasks) == (1, None)
     researcher, docs, review, moderated, desk = team.workers
     assert isinstance(docs, Pipeline) and (docs.name, docs.role) == ("docs", "writes and edits")
     writer, edit = docs._stages

@@ -11,10 +11,17 @@ from rich.table import Table
 from rich.text import Text
 
 from podium.events import Event
-from podium.observe import agent_rows, plan_of, subtask_spans
+from podium.observe import (
+    agent_rows,
+    biggest_prompts,
+    message_stats,
+    model_rows,
+    plan_of,
+    subtask_spans,
+)
 from podium.store import RunRecord
 
-__all__ = ["OFFLINE_LABEL", "render_agents", "render_report", "render_runs"]
+__all__ = ["OFFLINE_LABEL", "render_agents", "render_details", "render_report", "render_runs"]
 
 OFFLINE_LABEL = (
     "OFFLINE: answers come from podium's built-in scripted model, not a real LLM "
@@ -70,6 +77,84 @@ def render_agents(console: Console, events: list[Event]) -> None:
         style="bold",
     )
     console.print(table)
+
+
+def _table(title: str, columns: tuple[str, ...], right_from: int) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="right" if i >= right_from else "left")
+    return table
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def render_details(console: Console, events: list[Event]) -> None:
+    """`podium show` extras: per-model usage, inter-agent messages, biggest prompts."""
+    models = model_rows(events)
+    if models:
+        table = _table(
+            "Per-model usage",
+            (
+                "model",
+                "agents",
+                "calls",
+                "input tok",
+                "output tok",
+                "cost USD",
+                "p50",
+                "p95",
+                "errors",
+            ),
+            2,
+        )
+        for m in models:
+            row = m.to_dict()
+            table.add_row(
+                escape(m.model),
+                escape(", ".join(row["agents"])),
+                str(m.model_calls),
+                f"{m.input_tokens:,}",
+                f"{m.output_tokens:,}",
+                f"{m.cost_usd:.6f}",
+                _ms(row["p50_latency_s"]),
+                _ms(row["p95_latency_s"]),
+                str(m.errors),
+            )
+        console.print(table)
+    stats = message_stats(events)
+    if stats:
+        table = _table("Inter-agent messages", ("kind", "count", "bytes", "largest"), 1)
+        for st in stats:
+            table.add_row(st.kind, str(st.count), f"{st.bytes:,}", f"{st.largest:,}")
+        table.add_section()
+        table.add_row(
+            "total",
+            str(sum(st.count for st in stats)),
+            f"{sum(st.bytes for st in stats):,}",
+            "",
+            style="bold",
+        )
+        console.print(table)
+    prompts = biggest_prompts(events)
+    if prompts:
+        table = _table(
+            "Biggest prompts",
+            ("#", "step", "agent", "model", "prompt bytes", "earlier msgs", "input tok"),
+            4,
+        )
+        for i, pr in enumerate(prompts, 1):
+            table.add_row(
+                str(i),
+                escape(pr.path),
+                escape(pr.agent),
+                escape(pr.model),
+                f"{pr.prompt_bytes:,}",
+                str(pr.history),
+                f"{pr.input_tokens:,}",
+            )
+        console.print(table)
 
 
 def _render_plan(console: Console, events: list[Event]) -> None:

@@ -28,9 +28,9 @@ from podium._spec_check import (
 from podium._spec_imports import ImportKind
 from podium._yaml import YamlPath
 from podium.agent import Agent
+from podium.patterns._review import Reviewer
 from podium.patterns.group_chat import GroupChat, Selector
 from podium.patterns.handoff import Handoffs
-from podium.patterns._review import Reviewer
 from podium.patterns.orchestrator import Orchestrator
 from podium.patterns.pipeline import Pipeline, Stage
 

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from podium._cli_progress import Progress
-from podium._cli_render import render_report, render_runs
+from podium._cli_render import render_details, render_report, render_runs
 from podium.errors import ConfigError, PodiumError
-from podium.observe import agent_rows
+from podium.observe import report_dict
 from podium.result import Result
 from podium.store import RunStore, open_store
 
@@ -197,7 +197,7 @@ def show(
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
-    """Show one run: plan, final answer, per-agent calls, tokens, cost and latency."""
+    """Show one run: plan, answer, per-agent and per-model usage, messages, biggest prompts."""
 
     async def go() -> tuple[Any, list[Any]]:
         s = open_store(store)
@@ -211,12 +211,10 @@ def show(
     if record is None:
         _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
     if as_json:
-        data = _record_dict(record)
-        data["agents"] = [row.to_dict() for row in agent_rows(events)]
-        data["events"] = len(events)
-        _print_json(data)
+        _print_json({**_record_dict(record), **report_dict(events)})
     else:
         render_report(out, record, events)
+        render_details(out, events)
 
 
 def _record_dict(r: Any) -> dict[str, Any]:
@@ -254,3 +252,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+from podium import _cli_observe  # noqa: E402, F401  (registers trace, blame, export, -v)

@@ -14,7 +14,7 @@ from podium._engine._context import Listener, Recorder, RunState, StepContext, T
 from podium._engine._signals import GuardStop, mark_recorded
 from podium.errors import ConfigError, IncompleteResponse, PodiumError, ProviderError
 from podium.events import EventKind
-from podium.guards._budget import Budget
+from podium.guards._budget import Budget, BudgetLedger
 from podium.guards._limits import Limits, LoopPolicy
 from podium.guards._verify import Check, Verdict
 from podium.memory._blackboard import EntryStatus
@@ -185,7 +185,11 @@ async def execute(
         limits=limits,
         loops=loops,
     )
-    ctx = StepContext(state=state, path="root", agent=runnable.name).scoped(runnable, budget)
+    own = getattr(runnable, "budget", None)
+    ledger = None
+    if budget is not None and not budget.empty:  # the runnable's own share applies on top
+        ledger = BudgetLedger(budget=budget, name="run", owner=id(runnable) if budget is own else 0)
+    ctx = StepContext(state=state, path="root", agent=runnable.name, ledger=ledger)
     output: Any = None
     error: str | None = None
     stop = StopReason.COMPLETED

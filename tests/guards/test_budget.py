@@ -1,0 +1,188 @@
+"""Budgets are hard caps: checked and reserved before every model call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from podium import (
+    Agent,
+    Budget,
+    ConfigError,
+    EventKind,
+    MemoryStore,
+    ModelRequest,
+    Orchestrator,
+    StopReason,
+    tool,
+)
+from podium.testing import Price, ScriptedModel, call
+
+PRICE = Price(input=10.0, output=30.0)  # USD per million tokens
+
+
+def largest(request: ModelRequest) -> str:
+    """The largest answer max_tokens allows (4 bytes per scripted token)."""
+    return "x" * (request.max_tokens * 4)
+
+
+def plan(n: int) -> str:
+    return json.dumps(
+        {
+            "subtasks": [
+                {"id": f"t{i}", "assignee": f"w{i}", "instructions": f"part {i}"} for i in range(n)
+            ]
+        }
+    )
+
+
+def team(n: int = 4) -> Orchestrator:
+    workers = [
+        Agent(f"w{i}", max_tokens=2000, model=ScriptedModel(fn=largest, price=PRICE))
+        for i in range(n)
+    ]
+    lead = Agent(
+        "lead",
+        max_tokens=2000,
+        model=ScriptedModel(
+            fn=lambda r: plan(n) if r.output_name == "Plan" else largest(r), price=PRICE
+        ),
+    )
+    return Orchestrator(planner=lead, workers=workers, max_concurrency=2)
+
+
+async def spent(store: MemoryStore, run_id: str) -> float:
+    return sum(e.cost_usd for e in await store.events(run_id))
+
+
+async def test_tight_usd_budget_stops_mid_plan_and_never_exceeds_the_cap() -> None:
+    cap = 0.15
+    store = MemoryStore()
+    result = await team().run("go", store=store, budget=Budget(usd=cap))
+    assert result.stop_reason is StopReason.BUDGET
+    events = await store.events(result.run_id)
+    total = await spent(store, result.run_id)
+    assert 0 < total <= cap
+    assert result.usage.total.cost_usd == pytest.approx(total)
+    ends = [e for e in events if e.kind is EventKind.SUBTASK_END]
+    assert 0 < len(ends) < 4  # it landed mid-plan
+    (stop,) = [e for e in events if e.kind is EventKind.GUARD_STOP]
+    assert stop.payload["reason"] == "budget"
+    assert events[-1].kind is EventKind.RUN_END  # the log survives
+    assert result.partial  # finished subtasks' results are kept
+    # calls near the end were clamped rather than skipped
+    clamped = [e.payload["max_tokens"] for e in events if e.kind is EventKind.MODEL_REQUEST]
+    assert min(clamped) < 2000
+
+
+async def test_token_and_call_budgets() -> None:
+    store = MemoryStore()
+    result = await team().run("go", store=store, budget=Budget(tokens=6000))
+    assert result.stop_reason is StopReason.BUDGET
+    used = sum(e.input_tokens + e.output_tokens for e in await store.events(result.run_id))
+    assert used <= 6000
+
+    result = await team().run("go", store=MemoryStore(), budget=Budget(model_calls=3))
+    assert result.stop_reason is StopReason.BUDGET
+    assert result.usage.total.model_calls == 3
+
+
+async def test_unknown_price_fails_closed_under_a_usd_budget() -> None:
+    agent = Agent("a", model=ScriptedModel(["hi"], name="scripted:unpriced-model"))
+    result = await agent.run("x", store=MemoryStore(), budget=Budget(usd=1.0))
+    assert result.stop_reason is StopReason.ERROR
+    assert "no known price" in (result.error or "")
+    ok = await agent.run("x", store=MemoryStore(), budget=Budget(tokens=10_000))
+    assert ok.stop_reason is StopReason.ERROR or ok.ok  # tokens need no price
+
+
+async def test_agent_share_caps_the_agent_and_unused_budget_stays_with_parent() -> None:
+    greedy = Agent(
+        "greedy",
+        max_tokens=2000,
+        budget=Budget(usd=0.05),
+        model=ScriptedModel(fn=largest, price=PRICE),
+    )
+    store = MemoryStore()
+    result = await greedy.run("x", store=store, budget=Budget(usd=1.0))
+    assert result.ok  # one call fits its share
+    assert await spent(store, result.run_id) <= 0.05
+
+    @tool
+    def more(n: int) -> str:
+        """Fetch more."""
+        return "more"
+
+    looping = Agent(
+        "looping",
+        max_tokens=500,
+        tools=[more],
+        budget=Budget(usd=0.02),
+        max_turns=50,
+        model=ScriptedModel(fn=lambda r: call("more", n=len(r.messages)), price=PRICE),
+    )
+    store = MemoryStore()
+    stopped = await looping.run("x", store=store, budget=Budget(usd=1.0))
+    assert stopped.stop_reason is StopReason.BUDGET
+    assert await spent(store, stopped.run_id) <= 0.02
+    assert "budget of looping" in (stopped.error or "")
+
+
+async def test_parallel_calls_reserve_before_dispatch() -> None:
+    # 8 workers in parallel, each would cost ~0.06; the cap allows two of them
+    store = MemoryStore()
+    wide = team(8)
+    wide.max_concurrency = 8
+    result = await wide.run("go", store=store, budget=Budget(usd=0.2))
+    assert result.stop_reason is StopReason.BUDGET
+    assert await spent(store, result.run_id) <= 0.2
+
+
+async def test_wall_clock_budget_cancels_in_flight_calls() -> None:
+    slow = Agent("slow", model=ScriptedModel(["late"], latency=5.0))
+    store = MemoryStore()
+    started = asyncio.get_running_loop().time()
+    result = await slow.run("x", store=store, budget=Budget(seconds=0.2))
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert result.stop_reason is StopReason.BUDGET
+    assert "wall-clock" in (result.error or "")
+
+
+def test_negative_budget_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        Budget(usd=-1)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cap=st.floats(min_value=0.0005, max_value=0.3),
+    fraction=st.floats(min_value=0.0, max_value=1.0),
+    max_tokens=st.integers(min_value=16, max_value=4000),
+    workers=st.integers(min_value=1, max_value=6),
+)
+def test_property_recorded_cost_never_exceeds_the_cap(
+    cap: float, fraction: float, max_tokens: int, workers: int
+) -> None:
+    def sized(request: ModelRequest) -> str:
+        if request.output_name == "Plan":
+            return plan(workers)
+        return "y" * max(4, int(request.max_tokens * 4 * fraction))
+
+    members = [
+        Agent(f"w{i}", max_tokens=max_tokens, model=ScriptedModel(fn=sized, price=PRICE))
+        for i in range(workers)
+    ]
+    lead = Agent(
+        "lead", max_tokens=max(max_tokens, 400), model=ScriptedModel(fn=sized, price=PRICE)
+    )
+    store = MemoryStore()
+    result = asyncio.run(
+        Orchestrator(planner=lead, workers=members).run("go", store=store, budget=Budget(usd=cap))
+    )
+    total = asyncio.run(spent(store, result.run_id))
+    assert total <= cap + 1e-12
+    assert result.stop_reason in (StopReason.COMPLETED, StopReason.BUDGET, StopReason.ERROR)

@@ -23,6 +23,7 @@ from podium.models._resolve import PROVIDERS
 from podium.registry import suggest
 
 __all__ = [
+    "ROUND_ROBIN",
     "SPEC_VERSION",
     "AgentName",
     "AtLeastOne",

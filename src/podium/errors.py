@@ -15,7 +15,9 @@ PodiumError                      code "podium"
 │   └── BlackboardConflict       "conflict"      a compare-and-set write lost the race
 ├── HandoffError                 "handoff"       a transfer to an agent that is not allowed
 ├── StoreError                   "store"         the run store could not read or write
-└── RunError                     "run"           a run failed; carries run id and usage so far
+├── RunError                     "run"           a run failed; carries run id and usage so far
+│   └── RunBusy                  "run_busy"      another live process holds the run's lease
+└── ReplayDivergence             "replay_divergence"  a resumed step's request changed
 ```
 
 Guard stops (budget, loops, limits) are not exceptions: a run stopped by a guard
@@ -40,6 +42,8 @@ __all__ = [
     "PlanError",
     "PodiumError",
     "ProviderError",
+    "ReplayDivergence",
+    "RunBusy",
     "RunError",
     "SpecError",
     "StoreError",
@@ -230,3 +234,23 @@ class RunError(PodiumError):
         self.run_id = run_id
         self.usage = usage
         super().__init__(f"run {run_id}: {message}")
+
+
+class RunBusy(RunError):
+    """Another live process is running (holds the lease of) this run."""
+
+    code = "run_busy"
+
+
+class ReplayDivergence(PodiumError):
+    """On resume, a recorded step's request differs from the one made now.
+
+    Attributes:
+        step: the step path where the run diverged.
+    """
+
+    code = "replay_divergence"
+
+    def __init__(self, message: str, *, step: str) -> None:
+        self.step = step
+        super().__init__(message)

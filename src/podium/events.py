@@ -42,6 +42,10 @@ class EventKind(StrEnum):
     GUARD_STOP = "guard_stop"
     LOOP_DETECTED = "loop_detected"
     VERIFICATION = "verification"
+    RUN_RESUMED = "run_resumed"
+    APPROVAL_REQUEST = "approval_request"
+    APPROVAL_DECISION = "approval_decision"
+    INPUT_REQUEST = "input_request"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -22,6 +22,9 @@ class StopReason(StrEnum):
     LOOP = "loop"
     VERIFICATION_FAILED = "verification_failed"
     PROVIDER_FAILED = "provider_failed"
+    WAITING_APPROVAL = "waiting_approval"
+    WAITING_INPUT = "waiting_input"
+    REJECTED = "rejected"
 
 
 @dataclass(slots=True, kw_only=True)

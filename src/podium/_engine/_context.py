@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from typing import Any
 
+from podium._engine._replay import ReplayLog
 from podium._engine._signals import GuardStop
 from podium.events import Event, EventKind
 from podium.guards._budget import Budget, BudgetLedger
@@ -68,12 +69,14 @@ class Recorder:
         run_id: str,
         listeners: tuple[Listener, ...] = (),
         redactor: Redactor | None = None,
+        replay: ReplayLog | None = None,
     ):
         self.store = store
         self.run_id = run_id
         self.listeners = listeners
         self.redactor = redactor
-        self._seq = 0
+        self.replay = replay
+        self._seq = replay.next_seq if replay is not None else 0
         self._pending: list[Event] = []
         self._inflight: set[asyncio.Future[None]] = set()
 
@@ -90,6 +93,16 @@ class Recorder:
     ) -> Event:
         """Record an event that ends now."""
         now = time.time()
+        if self.replay is not None and self.replay.suppress(path, kind):
+            return Event(
+                run_id=self.run_id,
+                path=path,
+                parent=parent,
+                agent=agent,
+                kind=kind,
+                started_at=now,
+                ended_at=now,
+            )  # already in the log: not written twice
         event = Event(
             run_id=self.run_id,
             seq=self._seq,
@@ -148,6 +161,7 @@ class RunState:
     loops: LoopPolicy = field(default_factory=LoopPolicy)
     #: recent tool outcomes (step path, tool, returned value or exception), kept so
     #: a reviewer's verdict can be compared with the evidence it relied on
+    approver: Any = None  # podium.approvals.Approver, for in-process decisions
     tool_log: deque[tuple[str, str, Any]] = field(default_factory=lambda: deque(maxlen=2_000))
 
     def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:

@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import MAX_TEXT_CHARS, StepContext, Task, bound
 from podium._engine._output import OutputCheck, output_instruction, parse_output
+from podium._engine._replay import request_hash
 from podium._engine._signals import GuardStop, HandoffRequested, mark_recorded
 from podium._engine._tools import execute_tool
 from podium.errors import IncompleteResponse, OutputValidationError, ProviderError, ToolError
@@ -89,6 +90,46 @@ def _prompt_bytes(messages: Sequence[Message]) -> int:
     )
 
 
+async def _ask_model(
+    ctx: StepContext, model: Model, request: ModelRequest, path: str, started: float
+) -> ModelResponse:
+    """The recorded answer on replay, else a real call (failures are recorded)."""
+    replay = ctx.state.recorder.replay
+    if replay is not None:
+        recorded = replay.model(path, model.name, request)
+        if recorded is not None:
+            return recorded
+    try:
+        return await model.request(request)
+    except ProviderError as exc:
+        ctx.emit(
+            EventKind.ERROR,
+            path=path,
+            started_at=started,
+            payload={
+                "error": type(exc).__name__,
+                "code": exc.code,
+                "message": str(exc),
+                "status": exc.status,
+                "attempts": exc.attempts,
+            },
+        )
+        mark_recorded(exc)
+        await ctx.state.recorder.flush()
+        raise
+
+
+def _bounded(response: ModelResponse) -> ModelResponse:
+    """The response as stored: over-long text and arguments cut with a marker."""
+    calls = tuple(
+        c if len(c.arguments) <= MAX_TEXT_CHARS else replace(c, arguments=bound(c.arguments))
+        for c in response.tool_calls
+    )
+    if len(response.text) <= MAX_TEXT_CHARS and calls == response.tool_calls:
+        return response
+    return replace(response, text=bound(response.text), tool_calls=calls)
+
+
 async def _call_model(
     ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int
 ) -> ModelResponse:
@@ -107,33 +148,17 @@ async def _call_model(
             "prompt_bytes": _prompt_bytes(request.messages),
             "tools": [t.name for t in request.tools],
             "max_tokens": request.max_tokens,
+            "request_hash": request_hash(model.name, request),
         },
     )
     try:
-        response = await model.request(request)
-    except BaseException as exc:
+        response = _bounded(await _ask_model(ctx, model, request, path, started))
+    except BaseException:
         if reservation is not None:
             BudgetLedger.settle(reservation, None)
-        if not isinstance(exc, ProviderError):
-            raise
-        ctx.emit(
-            EventKind.ERROR,
-            path=path,
-            started_at=started,
-            payload={
-                "error": type(exc).__name__,
-                "code": exc.code,
-                "message": str(exc),
-                "status": exc.status,
-                "attempts": exc.attempts,
-            },
-        )
-        mark_recorded(exc)
-        await ctx.state.recorder.flush()
         raise
     if reservation is not None:
         BudgetLedger.settle(reservation, response.usage)
-    text = bound(response.text)
     ctx.emit(
         EventKind.MODEL_RESPONSE,
         path=path,
@@ -141,10 +166,9 @@ async def _call_model(
         usage=response.usage,
         payload={
             "model": response.model or model.name,
-            "text": text,
+            "text": response.text,
             "tool_calls": [
-                {"id": c.id, "name": c.name, "arguments": bound(c.arguments)}
-                for c in response.tool_calls
+                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
             ],
             "finish_reason": response.finish_reason,
             "offline": model.offline,

@@ -1,4 +1,4 @@
-"""`run` / `run_sync` for every runnable, as a mixin."""
+"""`run`, `resume` and `fork` (async and sync) for every runnable, as a mixin."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["RunMixin"]
 
 
 class RunMixin:
-    """Gives a runnable `run` (async) and `run_sync`."""
+    """Gives a runnable `run`, `resume` and `fork`, each with a `*_sync` twin."""
 
     async def run(
         self,
@@ -34,6 +34,8 @@ class RunMixin:
         limits: Limits | None = None,
         loops: LoopPolicy | None = None,
         checks: Sequence[Check] | None = None,
+        approver: Any = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Result:
         """Run this on `task` as a recorded run and return its `Result`.
 
@@ -54,24 +56,81 @@ class RunMixin:
             loops: loop-detector thresholds.
             checks: run-level verification (of the final output or blackboard
                 entries); a failed required check stops with ``verification_failed``.
+            approver: decides approval gates in process (`podium.approvals.Approver`);
+                without one, a gate pauses the run until a decision is recorded.
+            meta: kept in the run's first event (the CLI stores the spec path here).
         """
-        from podium._engine._runner import execute
+        from podium._engine._runner import RunOptions, execute
 
         return await execute(
             self,  # type: ignore[arg-type]
             task,
-            store=store,
-            inputs=inputs,
-            run_id=run_id,
-            listeners=listeners,
-            max_concurrency=max_concurrency,
-            redactor=redactor,
-            budget=budget,
-            limits=limits,
-            loops=loops,
-            checks=checks,
+            RunOptions(
+                store=store,
+                inputs=inputs,
+                run_id=run_id,
+                listeners=listeners,
+                max_concurrency=max_concurrency,
+                redactor=redactor,
+                budget=budget,
+                limits=limits,
+                loops=loops,
+                checks=checks,
+                approver=approver,
+                meta=dict(meta or {}),
+            ),
+        )
+
+    async def resume(
+        self,
+        run_id: str,
+        *,
+        store: RunStore | None = None,
+        reexecute: bool = False,
+        approver: Any = None,
+        listeners: tuple[Listener, ...] = (),
+        budget: Budget | None = None,
+        checks: Sequence[Check] | None = None,
+    ) -> Result:
+        """Continue run `run_id` from its log: recorded steps are not paid for again.
+
+        Raises:
+            ReplayDivergence: a recorded step's request differs from the new one
+                (unless `reexecute` is true, which runs from that step on again).
+            RunBusy: another live process is running it.
+        """
+        from podium._engine._runner import RunOptions, resume
+
+        return await resume(
+            self,  # type: ignore[arg-type]
+            run_id,
+            reexecute=reexecute,
+            opts=RunOptions(
+                store=store, approver=approver, listeners=listeners, budget=budget, checks=checks
+            ),
+        )
+
+    async def fork(
+        self, run_id: str, at: str, *, store: RunStore | None = None, approver: Any = None
+    ) -> Result:
+        """A new run reusing `run_id`'s steps before step `at`, re-executing from there."""
+        from podium._engine._runner import RunOptions, fork
+
+        return await fork(
+            self,  # type: ignore[arg-type]
+            run_id,
+            at,
+            opts=RunOptions(store=store, approver=approver),
         )
 
     def run_sync(self, task: str, **kwargs: Any) -> Result:
         """`run`, for code without an event loop."""
         return asyncio.run(self.run(task, **kwargs))
+
+    def resume_sync(self, run_id: str, **kwargs: Any) -> Result:
+        """`resume`, for code without an event loop."""
+        return asyncio.run(self.resume(run_id, **kwargs))
+
+    def fork_sync(self, run_id: str, at: str, **kwargs: Any) -> Result:
+        """`fork`, for code without an event loop."""
+        return asyncio.run(self.fork(run_id, at, **kwargs))

@@ -1,29 +1,30 @@
-"""Running a runnable as a recorded run: the engine's entry point."""
+"""Running a runnable as a recorded run — and resuming or forking one."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import traceback
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from podium._engine._context import Listener, Recorder, RunState, StepContext, Task, bound
-from podium._engine._signals import GuardStop, mark_recorded
-from podium.errors import ConfigError, IncompleteResponse, PodiumError, ProviderError
-from podium.events import EventKind
+from podium._engine._lease import DEFAULT_TTL, hold_lease
+from podium._engine._outcome import classify, record_failure, run_checks
+from podium._engine._replay import ReplayLog
+from podium._engine._signals import GuardStop
+from podium.errors import ConfigError, ReplayDivergence
+from podium.events import Event, EventKind
 from podium.guards._budget import Budget, BudgetLedger
 from podium.guards._limits import Limits, LoopPolicy
-from podium.guards._verify import Check, Verdict
-from podium.memory._blackboard import EntryStatus
+from podium.guards._verify import Check
 from podium.observe._listeners import run_listeners
 from podium.observe._redact import Redactor, default_redactor
 from podium.result import Result, StopReason
 from podium.store import RunRecord, RunStore, open_store
 
-__all__ = ["Runnable", "execute", "new_run_id"]
+__all__ = ["RunOptions", "Runnable", "execute", "fork", "new_run_id", "resume"]
 
 
 @runtime_checkable
@@ -43,22 +44,33 @@ def new_run_id() -> str:
     return f"{int(time.time() * 1000):011x}{uuid.uuid4().hex[:5]}"
 
 
+@dataclass(kw_only=True)
+class RunOptions:
+    """Everything about a run besides the runnable and the task (see `RunMixin.run`)."""
+
+    store: RunStore | None = None
+    inputs: Mapping[str, str] | None = None
+    run_id: str | None = None
+    listeners: tuple[Listener, ...] = ()
+    max_concurrency: int = 8
+    redactor: Redactor | None = None
+    budget: Budget | None = None
+    limits: Limits | None = None
+    loops: LoopPolicy | None = None
+    checks: Sequence[Check] | None = None
+    approver: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    lease_ttl: float = DEFAULT_TTL
+    replay: ReplayLog | None = None
+    resumed: dict[str, Any] | None = None
+
+
 def _output_text(output: Any) -> str | None:
     if output is None:
         return None
     if hasattr(output, "model_dump_json"):
         return str(output.model_dump_json())
     return str(output)
-
-
-def _classify(exc: BaseException) -> tuple[StopReason, str]:
-    if isinstance(exc, GuardStop):
-        return exc.reason, str(exc)
-    if isinstance(exc, ProviderError) and not isinstance(exc, IncompleteResponse):
-        return StopReason.PROVIDER_FAILED, str(exc)
-    if isinstance(exc, PodiumError):
-        return StopReason.ERROR, str(exc)
-    return StopReason.ERROR, f"{type(exc).__name__}: {exc}"
 
 
 async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: float | None) -> Any:
@@ -77,176 +89,241 @@ async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: flo
         ) from None
 
 
-async def _run_checks(checks: Sequence[Check], output: Any, ctx: StepContext) -> None:
-    """Run-level verification; a failed (or impossible) required check stops the run."""
-    board = ctx.state.blackboard
-    for index, check in enumerate(checks):
-        path = f"root/verify[{index}]"
-        name = getattr(check.verifier, "name", type(check.verifier).__name__)
-        entry = None if check.target == "final" else board.get(check.target)
-        if check.target != "final" and entry is None:
-            verdict = Verdict(
-                passed=False,
-                reason=f"no blackboard entry {check.target!r}: the check could not run",
-            )
-        else:
-            value = output if entry is None else entry.value
-            verdict = await check.verifier.verify(value)
-        ctx.emit(
-            EventKind.VERIFICATION,
-            path=path,
-            payload={
-                "key": check.target,
-                "passed": verdict.passed,
-                "reason": bound(verdict.reason, 2_000),
-                "by": name,
-                "required": check.required,
-            },
-        )
-        if entry is not None:
-            status = EntryStatus.VERIFIED if verdict.passed else EntryStatus.REFUTED
-            ctx.as_agent(name).set_status(check.target, status, reason=verdict.reason)
-        if check.required and not verdict.passed:
-            lineage = [
-                {"key": e.key, "author": e.author, "step": e.step}
-                for e in board.lineage(check.target)
-            ]
-            raise GuardStop(
-                StopReason.VERIFICATION_FAILED,
-                f"required check {name} on {check.target} failed: {verdict.reason}",
-                path=path,
-                agent=name,
-                data={"key": check.target, "lineage": lineage},
-            )
+def _context(runnable: Runnable, run_id: str, store: RunStore, opts: RunOptions) -> StepContext:
+    budget = opts.budget if opts.budget is not None else getattr(runnable, "budget", None)
+    redactor = opts.redactor if opts.redactor is not None else default_redactor()
+    recorder = Recorder(
+        store, run_id, (*opts.listeners, *run_listeners(run_id)), redactor, opts.replay
+    )
+    state = RunState(
+        run_id=run_id,
+        recorder=recorder,
+        max_concurrency=opts.max_concurrency,
+        limits=opts.limits or getattr(runnable, "limits", None) or Limits(),
+        loops=opts.loops or getattr(runnable, "loops", None) or LoopPolicy(),
+        approver=opts.approver,
+    )
+    ledger = None
+    if budget is not None and not budget.empty:  # the runnable's own share applies on top
+        own = getattr(runnable, "budget", None)
+        ledger = BudgetLedger(budget=budget, name="run", owner=id(runnable) if budget is own else 0)
+    return StepContext(state=state, path="root", agent=runnable.name, ledger=ledger)
 
 
-def _record_failure(ctx: StepContext, exc: BaseException) -> None:
-    if isinstance(exc, GuardStop):
-        ctx.emit(
-            EventKind.GUARD_STOP,
-            path=exc.path,
-            payload={
-                "reason": str(exc.reason),
-                "detail": exc.detail,
-                "agent": exc.agent,
-                **exc.data,
-            },
-        )
-    elif not mark_recorded(exc):
-        ctx.emit(
-            EventKind.ERROR,
-            payload={
-                "error": type(exc).__name__,
-                "code": getattr(exc, "code", "exception"),
-                "message": str(exc),
-                "traceback": bound("".join(traceback.format_exception(exc)), 8_000),
-            },
-        )
-
-
-async def execute(
-    runnable: Runnable,
-    task: str,
-    *,
-    store: RunStore | None = None,
-    inputs: Mapping[str, str] | None = None,
-    run_id: str | None = None,
-    listeners: tuple[Listener, ...] = (),
-    max_concurrency: int = 8,
-    redactor: Redactor | None = None,
-    budget: Budget | None = None,
-    limits: Limits | None = None,
-    loops: LoopPolicy | None = None,
-    checks: Sequence[Check] | None = None,
-) -> Result:
-    """Run `runnable` on `task`, recording every step in `store`.
+async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None) -> Result:
+    """Run `runnable` on `task`, recording every step; `opts` says where and how.
 
     `budget`, `limits`, `loops` and `checks` default to the runnable's own
     attributes of those names, when it has them.
     """
-    if max_concurrency < 1:  # a zero-slot semaphore would wait forever
-        raise ConfigError(f"max_concurrency must be at least 1, not {max_concurrency}")
-    budget = budget if budget is not None else getattr(runnable, "budget", None)
-    limits = limits or getattr(runnable, "limits", None) or Limits()
-    loops = loops or getattr(runnable, "loops", None) or LoopPolicy()
-    checks = checks if checks is not None else getattr(runnable, "checks", None) or ()
-    own_store = store is None
-    store = store if store is not None else open_store()
-    run_id = run_id or new_run_id()
-    redactor = redactor if redactor is not None else default_redactor()
-    record = RunRecord(
-        run_id=run_id, name=runnable.name, task=redactor.scrub(task), created_at=time.time()
-    )
-    recorder = Recorder(store, run_id, (*listeners, *run_listeners(run_id)), redactor)
-    state = RunState(
-        run_id=run_id,
-        recorder=recorder,
-        max_concurrency=max_concurrency,
-        limits=limits,
-        loops=loops,
-    )
-    own = getattr(runnable, "budget", None)
-    ledger = None
-    if budget is not None and not budget.empty:  # the runnable's own share applies on top
-        ledger = BudgetLedger(budget=budget, name="run", owner=id(runnable) if budget is own else 0)
-    ctx = StepContext(state=state, path="root", agent=runnable.name, ledger=ledger)
-    output: Any = None
-    error: str | None = None
-    stop = StopReason.COMPLETED
+    opts = opts or RunOptions()
+    if opts.max_concurrency < 1:  # a zero-slot semaphore would wait forever
+        raise ConfigError(f"max_concurrency must be at least 1, not {opts.max_concurrency}")
+    own_store = opts.store is None
+    store = opts.store if opts.store is not None else open_store()
     try:
-        await store.create_run(record)
+        run_id = opts.run_id or new_run_id()
+        if opts.replay is None:
+            redactor = opts.redactor if opts.redactor is not None else default_redactor()
+            await store.create_run(
+                RunRecord(
+                    run_id=run_id,
+                    name=runnable.name,
+                    task=redactor.scrub(task),
+                    created_at=time.time(),
+                )
+            )
+        async with hold_lease(store, run_id, opts.lease_ttl):
+            return await _drive(runnable, task, run_id, store, opts)
+    finally:
+        if own_store:
+            await store.close()
+
+
+async def _drive(
+    runnable: Runnable, task: str, run_id: str, store: RunStore, opts: RunOptions
+) -> Result:
+    ctx = _context(runnable, run_id, store, opts)
+    state = ctx.state
+    budget = ctx.ledger.budget if ctx.ledger is not None else None
+    inputs = dict(opts.inputs or {})
+    if opts.resumed is None:
         ctx.emit(
             EventKind.RUN_START,
             payload={
                 "task": bound(task),
-                "inputs": dict(inputs or {}),
+                "inputs": inputs,
                 "runnable": runnable.name,
                 "budget": asdict(budget) if budget is not None else None,
+                "meta": opts.meta,
             },
         )
-        started = time.time()
-        try:
-            output = await _invoke(
-                runnable,
-                Task(text=task, inputs=dict(inputs or {})),
-                ctx,
-                budget.seconds if budget is not None else None,
-            )
-            await _run_checks(checks, output, ctx)
-        except Exception as exc:  # every failure is recorded and returned, never lost
-            stop, error = _classify(exc)
-            _record_failure(ctx, exc)
-        state.usage.total.wall_time_s = time.time() - started
-        board = state.blackboard
-        partial = {e.key: e.text() for e in board.select(board.keys())}
-        ctx.emit(
-            EventKind.RUN_END,
-            started_at=started,
-            payload={
-                "stop_reason": str(stop),
-                "error": error,
-                "output": bound(_output_text(output) or ""),
-                "usage": state.usage.to_dict(),
-            },
+    else:
+        ctx.emit(EventKind.RUN_RESUMED, payload=opts.resumed)
+    started = time.time()
+    output: Any = None
+    error: str | None = None
+    stop = StopReason.COMPLETED
+    try:
+        output = await _invoke(
+            runnable,
+            Task(text=task, inputs=inputs),
+            ctx,
+            budget.seconds if budget is not None else None,
         )
-        await recorder.flush()
-        record.status = str(stop)
-        record.ended_at = time.time()
-        record.output = redactor.scrub(_output_text(output) or "") if output is not None else None
-        record.error = error = redactor.scrub(error) if error else None
-        record.usage = state.usage.to_dict()
-        record.model = ", ".join(sorted(state.models))
-        record.offline = state.offline_only and bool(state.models)
-        await store.finish_run(record)
-    finally:
-        if own_store:
-            await store.close()
+        await run_checks(
+            opts.checks if opts.checks is not None else getattr(runnable, "checks", None) or (),
+            output,
+            ctx,
+        )
+    except ReplayDivergence as exc:
+        stop, error = classify(exc)
+        record_failure(ctx, exc)
+        await _finish(runnable, ctx, stop, None, error, started)
+        raise
+    except Exception as exc:  # every failure is recorded and returned, never lost
+        stop, error = classify(exc)
+        record_failure(ctx, exc)
+    record = await _finish(runnable, ctx, stop, output, error, started)
+    board = state.blackboard
     return Result(
         run_id=run_id,
         output=output if stop is StopReason.COMPLETED else None,
         stop_reason=stop,
         usage=state.usage,
-        error=error,
+        error=record.error,
         offline=record.offline,
-        partial=partial,
+        partial={e.key: e.text() for e in board.select(board.keys())},
     )
+
+
+async def _finish(
+    runnable: Runnable,
+    ctx: StepContext,
+    stop: StopReason,
+    output: Any,
+    error: str | None,
+    started: float,
+) -> RunRecord:
+    state = ctx.state
+    recorder = state.recorder
+    redactor = recorder.redactor or default_redactor()
+    state.usage.total.wall_time_s = time.time() - started
+    ctx.emit(
+        EventKind.RUN_END,
+        started_at=started,
+        payload={
+            "stop_reason": str(stop),
+            "error": error,
+            "output": bound(_output_text(output) or ""),
+            "usage": state.usage.to_dict(),
+        },
+    )
+    await recorder.flush()
+    existing = await recorder.store.get_run(state.run_id)
+    record = existing or RunRecord(run_id=state.run_id, name=runnable.name, task="")
+    record.status = str(stop)
+    record.ended_at = time.time()
+    record.output = redactor.scrub(_output_text(output) or "") if output is not None else None
+    record.error = redactor.scrub(error) if error else None
+    record.usage = state.usage.to_dict()
+    record.model = ", ".join(sorted(state.models))
+    record.offline = state.offline_only and bool(state.models)
+    await recorder.store.finish_run(record)
+    return record
+
+
+def _start_of(events: list[Event], run_id: str) -> Event:
+    for e in events:
+        if e.kind is EventKind.RUN_START:
+            return e
+    raise ConfigError(f"run {run_id} has no run_start event; it cannot be resumed")
+
+
+async def resume(
+    runnable: Runnable, run_id: str, *, reexecute: bool = False, opts: RunOptions | None = None
+) -> Result:
+    """Run `run_id` again: recorded steps answer from its log, the rest executes.
+
+    Args:
+        runnable: the same team (or agent) that started the run.
+        run_id: the run to continue.
+        reexecute: when a recorded step's request differs from the new one, run
+            from that step on again instead of raising `ReplayDivergence`.
+        opts: store, approver, listeners, ...; budget and inputs default to the
+            run's original ones (spend so far is read back from the log).
+    """
+    opts = opts or RunOptions()
+    own_store = opts.store is None
+    store = opts.store if opts.store is not None else open_store()
+    try:
+        record = await store.get_run(run_id)
+        if record is None:
+            raise ConfigError(f"no run {run_id!r} in the store")
+        if record.status == StopReason.COMPLETED:
+            raise ConfigError(f"run {record.run_id} already completed; fork it to run again")
+        events = await store.events(record.run_id)
+        start = _start_of(events, record.run_id)
+        opts.store, opts.run_id = store, record.run_id
+        opts.replay = ReplayLog(events=events, reexecute_on_divergence=reexecute)
+        opts.resumed = {"previous_status": record.status, "reexecute": reexecute}
+        _defaults_from(start, opts)
+        return await execute(runnable, str(start.payload.get("task", "")), opts)
+    finally:
+        if own_store:
+            await store.close()
+
+
+def _defaults_from(start: Event, opts: RunOptions) -> None:
+    if opts.inputs is None:
+        opts.inputs = dict(start.payload.get("inputs") or {})
+    if opts.budget is None and start.payload.get("budget"):
+        opts.budget = Budget(**start.payload["budget"])
+    if not opts.meta:
+        opts.meta = dict(start.payload.get("meta") or {})
+
+
+async def fork(
+    runnable: Runnable, run_id: str, at: str, *, opts: RunOptions | None = None
+) -> Result:
+    """A new run reusing `run_id`'s recorded steps before step `at`.
+
+    Everything from `at` on executes again: for "what if" debugging and for
+    fixing a bad step.
+    """
+    opts = opts or RunOptions()
+    own_store = opts.store is None
+    store = opts.store if opts.store is not None else open_store()
+    try:
+        record = await store.get_run(run_id)
+        if record is None:
+            raise ConfigError(f"no run {run_id!r} in the store")
+        events = await store.events(record.run_id)
+        cut = next(
+            (i for i, e in enumerate(events) if e.path == at or e.path.startswith(at + "/")), None
+        )
+        if cut is None:
+            raise ConfigError(
+                f"run {record.run_id} has no step {at!r}; `podium trace` lists its steps"
+            )
+        new_id = opts.run_id or new_run_id()
+        copied = [
+            Event.from_dict({**e.to_dict(), "run_id": new_id})
+            for e in events[:cut]
+            if e.kind is not EventKind.RUN_END
+        ]
+        for seq, e in enumerate(copied):
+            e.seq = seq
+        await store.create_run(
+            RunRecord(run_id=new_id, name=record.name, task=record.task, created_at=time.time())
+        )
+        await store.append(copied)
+        start = _start_of(copied, record.run_id)
+        opts.store, opts.run_id = store, new_id
+        opts.replay = ReplayLog(events=copied)
+        opts.resumed = {"forked_from": record.run_id, "at": at}
+        _defaults_from(start, opts)
+        return await execute(runnable, str(start.payload.get("task", "")), opts)
+    finally:
+        if own_store:
+            await store.close()

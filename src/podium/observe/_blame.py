@@ -14,10 +14,8 @@ Three questions, each a pure function of a run's events:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from podium.events import Event, EventKind
 from podium.observe._blame_model import (
@@ -54,7 +52,6 @@ _CARRIER_RANK = {  # when one step carried a claim several ways, show the most t
     EventKind.BLACKBOARD_WRITE: 4,
 }
 _NEAR_BEST = 0.1  # origins scoring this close to the best match count as equally good
-_STOP_WHERE = re.compile(r"\(agent (?P<agent>[^,()]+), step (?P<path>[^()]+)\)\s*$")
 
 
 @dataclass(slots=True)
@@ -238,20 +235,10 @@ def _enclosure(node: TraceNode) -> Enclosure:
     )
 
 
-def _first_failure(events: list[Event]) -> tuple[Event | None, dict[str, Any]]:
-    """The first error event, else a guard stop parsed from ``run_end``."""
+def _first_failure(events: list[Event]) -> Event | None:
+    """The first error event, else the first guard stop."""
     error = next((e for e in events if e.kind is EventKind.ERROR), None)
-    if error is not None:
-        return error, {}
-    end = next((e for e in reversed(events) if e.kind is EventKind.RUN_END), None)
-    if end is None or end.payload.get("stop_reason") in (None, "completed"):
-        return None, {}
-    message = str(end.payload.get("error") or "")
-    where = _STOP_WHERE.search(message)
-    stop = {"stop_reason": str(end.payload["stop_reason"]), "message": message}
-    if where:
-        stop.update(path=where["path"], agent=where["agent"])
-    return end, stop
+    return error or next((e for e in events if e.kind is EventKind.GUARD_STOP), None)
 
 
 def _cause(events: list[Event], failure: Event, scope: str) -> Event | None:
@@ -271,27 +258,28 @@ def _cause(events: list[Event], failure: Event, scope: str) -> Event | None:
 
 def blame_error(events: list[Event]) -> ErrorBlame | None:
     """The first error (or guard stop) of the run and where it sits; None if there is none."""
-    failure, stop = _first_failure(events)
+    failure = _first_failure(events)
     if failure is None:
         return None
     trace = build_trace(events)
     assert trace.root is not None
-    path = str(stop.get("path", failure.path))
-    failing = _ancestry(trace.root, path)[-1]
-    scope = (
-        failing.path if failing.kind not in ("model", "tool") else failing.path.rpartition("/")[0]
-    )
+    failing = _ancestry(trace.root, failure.path)[-1]
+    scope = failing.path
+    if failing.kind in ("model", "tool"):
+        scope = scope.rpartition("/")[0]
     cause = _cause(events, failure, scope)
-    blamed = cause.path if cause is not None else path
+    blamed = cause.path if cause is not None else failure.path
     chain = _ancestry(trace.root, blamed)
     p = failure.payload
-    kind = str(stop["stop_reason"]) if stop else str(p.get("error") or "error")
+    stop = failure.kind is EventKind.GUARD_STOP
+    kind = str(p.get("reason") if stop else p.get("error")) or "error"
+    owner = str(p.get("agent") or failure.agent) if stop else failure.agent
     return ErrorBlame(
         step=blamed,
-        agent=cause.agent if cause is not None else str(stop.get("agent", failure.agent)),
+        agent=cause.agent if cause is not None else owner,
         error_type=kind,
         code=kind if stop else str(p.get("code") or ""),
-        message=str(stop["message"]) if stop else str(p.get("message") or ""),
+        message=str(p.get("detail" if stop else "message") or ""),
         surfaced=hop(failure),
         cause=hop(cause) if cause is not None else None,
         enclosing=[_enclosure(n) for n in reversed(chain) if n.path != blamed],

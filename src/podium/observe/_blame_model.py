@@ -34,7 +34,7 @@ def event_text(e: Event) -> str:
     if kind is EventKind.HANDOFF:
         extra = json.dumps(p["payload"], ensure_ascii=False) if p.get("payload") else ""
         return f"{p.get('reason', '')} {extra}".strip()
-    for key in ("text", "result", "output", "value", "instructions", "arguments", "task"):
+    for key in ("text", "result", "output", "value", "instructions", "arguments", "task", "detail"):
         if key in p:
             return str(p[key] or "")
     return str(p.get("message", ""))
@@ -55,6 +55,7 @@ def _label(e: Event, run_input: str) -> str:
         EventKind.RUN_END: "final output",
         EventKind.ERROR: f"error {p.get('error', '')}".strip(),
         EventKind.SECURITY: f"security: {p.get('reason')}",
+        EventKind.GUARD_STOP: f"guard stop {p.get('reason', '')}".strip(),
     }
     return labels.get(e.kind, str(e.kind))
 

@@ -3,9 +3,10 @@
 Everything logs under ``podium`` (``podium.events``, ``podium.models``, ...),
 which has a `logging.NullHandler`, so nothing is printed unless the program (or
 ``podium -v``) configures logging. Each event is logged on ``podium.events`` at
-INFO (errors at WARNING) with structured fields in the record's ``extra``:
-``run_id``, ``step``, ``agent``, ``kind``, ``seq``, ``input_tokens``,
-``output_tokens``, ``cost_usd``. At DEBUG the line also shows the payload.
+INFO (errors, guard stops and security refusals at WARNING) with structured
+fields in the record's ``extra``: ``run_id``, ``step``, ``agent``, ``kind``,
+``seq``, ``input_tokens``, ``output_tokens``, ``cost_usd``. At DEBUG the line
+also shows the payload.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = ["configure_cli_logging", "event_logger"]
 logging.getLogger("podium").addHandler(logging.NullHandler())
 _events = logging.getLogger("podium.events")
 _PAYLOAD_CHARS = 300
+_WARN = frozenset({EventKind.ERROR, EventKind.GUARD_STOP, EventKind.SECURITY})
 
 
 def _detail(e: Event) -> str:
@@ -35,6 +37,8 @@ def _detail(e: Event) -> str:
         return f" status={p.get('status')} {e.latency_s:.3f}s"
     if e.kind is EventKind.ERROR:
         return f" {p.get('error')}: {p.get('message')}"
+    if e.kind is EventKind.GUARD_STOP:
+        return f" {p.get('reason')}: {p.get('detail')}"
     if e.kind is EventKind.RUN_END:
         total = (p.get("usage") or {}).get("total") or {}
         return (
@@ -51,7 +55,7 @@ def event_logger(run_id: str) -> Callable[[Event], None]:
     """The listener that logs one run's events on ``podium.events``."""
 
     def log_event(e: Event) -> None:
-        level = logging.WARNING if e.kind is EventKind.ERROR else logging.INFO
+        level = logging.WARNING if e.kind in _WARN else logging.INFO
         if not _events.isEnabledFor(level):
             return
         message = f"[{run_id}] {e.kind} {e.path} agent={e.agent}{_detail(e)}"

@@ -43,6 +43,10 @@ _OPENERS = {
     EventKind.MODEL_REQUEST: EventKind.MODEL_RESPONSE,
     EventKind.TOOL_CALL: EventKind.TOOL_RESULT,
 }
+_MARK_ATTRS = (
+    "key", "version", "from", "to", "speaker", "code", "reason", "tool", "detail", "detector",
+    "passed", "by",
+)  # fmt: skip
 _STEP_KINDS = frozenset({*_OPENERS, *_OPENERS.values()})
 
 
@@ -272,7 +276,7 @@ class RunSpans:
         if target is None:
             return
         attrs: dict[str, Any] = {"podium.step": e.path, "podium.agent": e.agent}
-        for key in ("key", "version", "from", "to", "speaker", "code", "reason", "tool"):
+        for key in _MARK_ATTRS:
             value = e.payload.get(key)
             if isinstance(value, str | int | float | bool):
                 attrs[f"podium.{key}"] = value

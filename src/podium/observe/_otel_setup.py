@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -177,12 +178,16 @@ def _providers_from_env(env: Mapping[str, str]) -> tuple[Any, Any]:
     resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or "podium"})
     tracer_provider = TracerProvider(resource=resource)
     for name in _exporter_names(env, "OTEL_TRACES_EXPORTER"):
-        span_exporter = ConsoleSpanExporter() if name == "console" else _otlp(env, "trace")
+        console = name == "console"
+        span_exporter = ConsoleSpanExporter(out=sys.stdout) if console else _otlp(env, "trace")
         if span_exporter is not None:
             tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
     readers = []
     for name in _exporter_names(env, "OTEL_METRICS_EXPORTER"):
-        metric_exporter = ConsoleMetricExporter() if name == "console" else _otlp(env, "metrics")
+        console = name == "console"
+        metric_exporter = (
+            ConsoleMetricExporter(out=sys.stdout) if console else _otlp(env, "metrics")
+        )
         if metric_exporter is not None:
             readers.append(PeriodicExportingMetricReader(metric_exporter))
     return tracer_provider, MeterProvider(resource=resource, metric_readers=readers)

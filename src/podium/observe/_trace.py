@@ -55,7 +55,7 @@ class TraceNode:
         output_tokens: own plus children's output tokens.
         cost_usd: own plus children's cost.
         model_calls: model calls at or below this step.
-        critical: on the critical path (the chain that determined the wall time).
+        critical: on the critical path (the steps the wall time waited on).
         mark: an instant event rather than a step.
     """
 
@@ -197,6 +197,13 @@ def mark_label(event: Event) -> str:
         return f"message from {p.get('speaker')} ({len(text.encode())} bytes)"
     if kind is EventKind.SECURITY:
         return f"security: {p.get('reason')} {p.get('tool') or p.get('to') or ''}".rstrip()
+    if kind is EventKind.GUARD_STOP:
+        return f"guard stop: {p.get('reason')} — {p.get('detail', '')}"
+    if kind is EventKind.LOOP_DETECTED:
+        return f"loop detected: {p.get('detector')} ({', '.join(map(str, p.get('agents') or []))})"
+    if kind is EventKind.VERIFICATION:
+        verdict = "passed" if p.get("passed") else "failed"
+        return f"check {p.get('key')} {verdict} by {p.get('by')}: {p.get('reason', '')}"
     if kind is EventKind.NOTICE:
         return f"notice: {p.get('code')} {p.get('message') or p.get('reason') or ''}".rstrip()
     return str(kind)
@@ -278,15 +285,48 @@ def _finish(node: TraceNode, finished: bool) -> None:
         node.model_calls += child.model_calls
         node.start = min(node.start, child.start)
         node.end = max(node.end, child.end)
+    if not node.status:  # a group: as its steps went
+        statuses = {c.status for c in node.children if not c.mark}
+        node.status = next((s for s in ("error", "running") if s in statuses), "ok")
     if finished and node.status == "running":
         node.status = "incomplete"
 
 
 def _mark_critical(node: TraceNode) -> None:
+    """Mark the steps the wall time waited on, walking back from the one that ended last.
+
+    Each step's predecessor is the latest-ending sibling that finished before it
+    started: sequential steps are all critical; of parallel ones, the last to end.
+    """
     node.critical = True
     steps = [c for c in node.children if not c.mark]
-    if steps:
-        _mark_critical(max(steps, key=lambda c: (c.end, c.seq)))
+    current = max(steps, key=lambda c: (c.end, c.seq), default=None)
+    while current is not None:
+        _mark_critical(current)
+        start = current.start
+        before = [c for c in steps if c.end <= start and c is not current]
+        current = max(before, key=lambda c: (c.end, c.seq), default=None)
+
+
+def _add_groups(nodes: dict[str, TraceNode], root: TraceNode) -> None:
+    """Nodes for path prefixes that have children but no events of their own.
+
+    E.g. an orchestrator's ``root/replan[1]``, which groups the second plan,
+    its subtasks and its answer.
+    """
+    for node in sorted(nodes.values(), key=lambda n: n.seq):
+        path = node.parent_path
+        while path.startswith(root.path + "/") and path not in nodes:
+            nodes[path] = TraceNode(
+                path=path,
+                name=path.rpartition("/")[2],
+                status="",
+                start=node.start,
+                end=node.end,
+                seq=node.seq,
+                parent_path=path.rpartition("/")[0],
+            )
+            path = path.rpartition("/")[0]
 
 
 def _attach(nodes: dict[str, TraceNode], node: TraceNode, root: TraceNode) -> None:
@@ -343,6 +383,7 @@ def build_trace(events: Iterable[Event]) -> Trace:
     if not nodes:
         return Trace(run_id=run_id, root=None, finished=finished, usage=usage)
     root = nodes.get("root") or min(nodes.values(), key=lambda n: n.seq)
+    _add_groups(nodes, root)
     for node in sorted(nodes.values(), key=lambda n: n.seq):
         if node is not root:
             _attach(nodes, node, root)

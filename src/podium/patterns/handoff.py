@@ -177,7 +177,11 @@ class Handoffs(RunMixin):
                 f"{sender.name} may not hand off to {transfer.target} "
                 f"(allowed: {', '.join(sender.handoffs) or 'none'})"
             )
-        payload = transfer.payload.model_dump(mode="json") if transfer.payload else None
+        payload = (
+            transfer.payload.model_dump(mode="json")
+            if isinstance(transfer.payload, BaseModel)
+            else transfer.payload
+        )
         ctx.emit(
             EventKind.HANDOFF,
             payload={

@@ -61,6 +61,8 @@ class Tool:
     idempotent: bool = False
     context_param: str | None = None
     is_async: bool = field(default=False)
+    approval_timeout: float | None = None
+    approval_default: Literal["deny", "approve"] = "deny"
 
     @property
     def spec(self) -> ToolSpec:

@@ -1,0 +1,173 @@
+"""Memoized replay: a resumed run re-executes its code; recorded steps answer from the log.
+
+Every model call and tool call is recorded under its deterministic step path
+before its result is used. On resume the team runs again from the top: a step
+whose result is in the log returns it at once (its request hash must match), and
+only unfinished steps execute. Events the log already has are not written twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.errors import ReplayDivergence
+from podium.events import Event, EventKind
+from podium.messages import ToolCall
+from podium.models._base import ModelRequest, ModelResponse, Usage
+
+__all__ = ["Decision", "ReplayLog", "request_hash"]
+
+#: Kinds that a resumed run always writes anew (they describe this attempt).
+_ALWAYS = frozenset({EventKind.RUN_START, EventKind.RUN_END, EventKind.RUN_RESUMED})
+
+
+def request_hash(model: str, request: ModelRequest) -> str:
+    """A stable hash of what a model call depends on (not of budget clamping)."""
+    data = {
+        "model": model,
+        "messages": [m.to_dict() for m in request.messages],
+        "tools": [[t.name, t.description, t.parameters] for t in request.tools],
+        "output": request.output_name,
+    }
+    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def args_hash(agent: str, tool: str, arguments: str) -> str:
+    """Binds an approval to one exact call: agent, tool and its arguments."""
+    try:
+        canonical = json.dumps(json.loads(arguments or "{}"), sort_keys=True)
+    except json.JSONDecodeError:
+        canonical = arguments
+    return hashlib.sha256(f"{agent}\0{tool}\0{canonical}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A recorded human decision on an approval gate or question."""
+
+    step: str
+    approved: bool
+    decided_by: str
+    binding: str = ""
+    comment: str = ""
+    edited_arguments: str | None = None
+    answer: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ReplayLog:
+    """What an earlier attempt of a run recorded, indexed by step path."""
+
+    events: list[Event]
+    reexecute_on_divergence: bool = False
+    models: dict[str, tuple[str, ModelResponse]] = field(default_factory=dict)
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started_tools: set[str] = field(default_factory=set)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recorded: Counter[tuple[str, str]] = field(default_factory=Counter)
+    emitted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        hashes: dict[str, str] = {}
+        for e in self.events:
+            self.recorded[(e.path, str(e.kind))] += 1
+            kind = e.kind
+            if kind is EventKind.MODEL_REQUEST:
+                hashes[e.path] = str(e.payload.get("request_hash", ""))
+            elif kind is EventKind.MODEL_RESPONSE:
+                self.models[e.path] = (hashes.get(e.path, ""), _response(e))
+            elif kind is EventKind.TOOL_CALL:
+                self.started_tools.add(e.path)
+            elif kind is EventKind.TOOL_RESULT:
+                self.tools[e.path] = dict(e.payload)
+            elif kind in (EventKind.APPROVAL_REQUEST, EventKind.INPUT_REQUEST):
+                self.requests[e.path] = dict(e.payload)
+            elif kind is EventKind.APPROVAL_DECISION:
+                self.decisions[e.path] = _decision(e)
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next new event gets."""
+        return max((e.seq for e in self.events), default=-1) + 1
+
+    def suppress(self, path: str, kind: EventKind) -> bool:
+        """True if this event was already recorded by an earlier attempt."""
+        if not self.active or kind in _ALWAYS:
+            return False
+        key = (path, str(kind))
+        self.emitted[key] += 1
+        return self.emitted[key] <= self.recorded[key]
+
+    def model(self, path: str, model: str, request: ModelRequest) -> ModelResponse | None:
+        """The recorded answer of the model call at `path`, if there is one.
+
+        Raises:
+            ReplayDivergence: the recorded request differs from this one.
+        """
+        if not self.active or path not in self.models:
+            return None
+        recorded_hash, response = self.models[path]
+        if recorded_hash and recorded_hash != request_hash(model, request):
+            if self.reexecute_on_divergence:
+                self.active = False  # from here on, everything executes again
+                return None
+            raise ReplayDivergence(
+                f"step {path}: the model request differs from the recorded one (the team's "
+                "instructions, tools or inputs changed since the run was recorded); resume "
+                "with re-execution to run from this step again, or fork the run",
+                step=path,
+            )
+        return response
+
+    def tool(self, path: str) -> dict[str, Any] | None:
+        """The recorded result payload of the tool call at `path`."""
+        return self.tools.get(path) if self.active else None
+
+    def interrupted(self, path: str) -> bool:
+        """True when the tool call at `path` started but its result was never recorded."""
+        return self.active and path in self.started_tools and path not in self.tools
+
+    def decision(self, path: str) -> Decision | None:
+        """The human decision recorded for the gate at `path`."""
+        return self.decisions.get(path)
+
+
+def _response(e: Event) -> ModelResponse:
+    p = e.payload
+    calls = tuple(
+        ToolCall(
+            id=str(c.get("id", "")),
+            name=str(c.get("name", "")),
+            arguments=str(c.get("arguments", "")),
+        )
+        for c in p.get("tool_calls", [])
+    )
+    return ModelResponse(
+        text=str(p.get("text", "")),
+        tool_calls=calls,
+        usage=Usage(
+            input_tokens=e.input_tokens, output_tokens=e.output_tokens, cost_usd=e.cost_usd
+        ),
+        model=str(p.get("model", "")),
+        finish_reason=p.get("finish_reason", "stop"),
+    )
+
+
+def _decision(e: Event) -> Decision:
+    p = e.payload
+    return Decision(
+        step=e.path,
+        approved=bool(p.get("approved")),
+        decided_by=str(p.get("decided_by", "")),
+        binding=str(p.get("binding", "")),
+        comment=str(p.get("comment", "")),
+        edited_arguments=p.get("edited_arguments"),
+        answer=p.get("answer"),
+    )

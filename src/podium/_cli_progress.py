@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from podium.events import Event, EventKind
+from podium.guards import Budget
 
 __all__ = ["Progress"]
 
@@ -21,9 +22,10 @@ class Progress:
     Use as a context manager; pass `listener` to `run(..., listeners=...)`.
     """
 
-    def __init__(self, console: Console, *, title: str) -> None:
+    def __init__(self, console: Console, *, title: str, budget: Budget | None = None) -> None:
         self.console = console
         self.title = title
+        self.budget = budget
         self.busy: dict[str, str] = {}
         self.subtasks_total = 0
         self.subtasks_done = 0
@@ -36,6 +38,8 @@ class Progress:
     def listener(self, event: Event) -> None:
         """Update the display from one event."""
         kind = event.kind
+        if kind is EventKind.RUN_START and event.payload.get("budget"):
+            self.budget = Budget(**event.payload["budget"])
         if kind is EventKind.AGENT_START and "team" not in event.payload:
             self.busy[event.path] = event.agent
         elif kind is EventKind.AGENT_END:
@@ -57,8 +61,13 @@ class Progress:
         table.add_row(Text(self.title, style="bold"), Text(f"{elapsed:5.1f}s", style="dim"))
         table.add_row("working", Text(busy, style="cyan"))
         table.add_row("subtasks", f"{self.subtasks_done}/{self.subtasks_total or '?'}")
-        table.add_row("model calls", str(self.model_calls))
-        table.add_row("tokens / cost", f"{self.tokens:,} / ${self.cost:.4f}")
+        cap = self.budget or Budget()
+        calls = f"{self.model_calls}" + (f" of {cap.model_calls}" if cap.model_calls else "")
+        tokens = f"{self.tokens:,}" + (f" of {cap.tokens:,}" if cap.tokens else "")
+        cost = f"${self.cost:.4f}" + (f" of ${cap.usd:.4f}" if cap.usd is not None else "")
+        table.add_row("model calls", calls)
+        table.add_row("tokens", tokens)
+        table.add_row("spend", cost)
         return Group(table)
 
     def __enter__(self) -> Progress:

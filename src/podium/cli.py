@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -15,6 +17,7 @@ from rich.markup import escape
 from podium._cli_progress import Progress
 from podium._cli_render import render_details, render_report, render_runs
 from podium.errors import ConfigError, PodiumError
+from podium.guards import Budget
 from podium.observe import report_dict
 from podium.result import Result
 from podium.store import RunStore, open_store
@@ -72,6 +75,10 @@ def _parse_inputs(pairs: list[str]) -> dict[str, str]:
     return inputs
 
 
+#: Starts the run for `_run_spec`: (team, task text, inputs, listeners) -> Result.
+Starter = Callable[[Any, str, dict[str, str], tuple[Any, ...]], Awaitable[Result]]
+
+
 async def _run_spec(
     spec_path: Path,
     task: str,
@@ -80,20 +87,32 @@ async def _run_spec(
     inputs: dict[str, str],
     store: RunStore,
     as_json: bool,
+    budget: Budget | None = None,
+    start: Starter | None = None,
+    skip_inputs: bool = False,
 ) -> tuple[Result, list[Any]]:
     from podium.spec import load_spec
 
     spec = load_spec(spec_path)
-    resolved = spec.resolve_inputs(inputs)
+    resolved = {} if skip_inputs else spec.resolve_inputs(inputs)
     team = spec.build(model=model)
-    text = spec.render_task(task, resolved)
+    text = task if skip_inputs else spec.render_task(task, resolved)
+    meta = {"spec": str(spec_path), "model": model}
+
+    async def fresh(
+        team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
+    ) -> Result:
+        result: Result = await team.run(
+            text, store=store, inputs=inputs, listeners=listeners, meta=meta, budget=budget
+        )
+        return result
+
+    begin = start or fresh
     if as_json or not out.is_terminal:
-        result = await team.run(text, store=store, inputs=resolved)
+        result = await begin(team, text, resolved, ())
     else:
-        with Progress(err, title=f"{spec.name}: {text[:60]}") as progress:
-            result = await team.run(
-                text, store=store, inputs=resolved, listeners=(progress.listener,)
-            )
+        with Progress(err, title=f"{spec.name}: {text[:60]}", budget=budget) as progress:
+            result = await begin(team, text, resolved, (progress.listener,))
     events = await store.events(result.run_id)
     return result, events
 
@@ -106,12 +125,25 @@ def _execute(
     inputs: dict[str, str],
     store_url: str | None,
     as_json: bool,
+    budget: Budget | None = None,
+    start: Callable[[RunStore], Starter] | None = None,
+    skip_inputs: bool = False,
 ) -> None:
+    spec_path = Path(os.path.abspath(spec_path))  # kept in the run so `resume` finds it
+
     async def go() -> int:
         store = open_store(store_url)
         try:
             result, events = await _run_spec(
-                spec_path, task, model=model, inputs=inputs, store=store, as_json=as_json
+                spec_path,
+                task,
+                model=model,
+                inputs=inputs,
+                store=store,
+                as_json=as_json,
+                budget=budget,
+                start=start(store) if start else None,
+                skip_inputs=skip_inputs,
             )
             if as_json:
                 _print_json(result.to_dict())
@@ -144,6 +176,15 @@ def run(
         list[str] | None,
         typer.Option("--input", "-i", help="A declared run input, KEY=VALUE (repeatable)."),
     ] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", help="Hard cap on the run's cost in USD.")
+    ] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option("--budget-tokens", help="Hard cap on input+output tokens.")
+    ] = None,
+    max_calls: Annotated[
+        int | None, typer.Option("--max-calls", help="Most model calls the run may make.")
+    ] = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
@@ -155,6 +196,30 @@ def run(
         inputs=_parse_inputs(input_ or []),
         store_url=store,
         as_json=as_json,
+        budget=_budget_override(spec, budget_usd, budget_tokens, max_calls),
+    )
+
+
+def _budget_override(
+    spec: Path, usd: float | None, tokens: int | None, calls: int | None
+) -> Budget | None:
+    """The spec's budget with the command line's caps on top (None: the spec's own)."""
+    if usd is None and tokens is None and calls is None:
+        return None
+    base = Budget()
+    try:
+        from podium.spec import load_spec
+
+        base = getattr(load_spec(spec), "budget", None) or Budget()
+    except PodiumError:
+        pass  # the run itself reports spec errors with their location
+    from dataclasses import replace
+
+    return replace(
+        base,
+        usd=usd if usd is not None else base.usd,
+        tokens=tokens if tokens is not None else base.tokens,
+        model_calls=calls if calls is not None else base.model_calls,
     )
 
 
@@ -254,4 +319,5 @@ def main() -> None:
         sys.exit(130)
 
 
-from podium import _cli_observe  # noqa: E402, F401  (registers trace, blame, export, -v)
+# the other command modules register themselves on `app` when imported
+from podium import _cli_durable, _cli_observe  # noqa: E402, F401

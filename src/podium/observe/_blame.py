@@ -51,6 +51,7 @@ _CARRIER_RANK = {  # when one step carried a claim several ways, show the most t
     EventKind.CHAT_MESSAGE: 3,
     EventKind.BLACKBOARD_WRITE: 4,
 }
+_WAITING = ("waiting_approval", "waiting_input")
 _NEAR_BEST = 0.1  # origins scoring this close to the best match count as equally good
 
 
@@ -236,9 +237,14 @@ def _enclosure(node: TraceNode) -> Enclosure:
 
 
 def _first_failure(events: list[Event]) -> Event | None:
-    """The first error event, else the first guard stop."""
+    """The first error event, else the first guard stop (a wait for a human is neither)."""
     error = next((e for e in events if e.kind is EventKind.ERROR), None)
-    return error or next((e for e in events if e.kind is EventKind.GUARD_STOP), None)
+    stops = (
+        e
+        for e in events
+        if e.kind is EventKind.GUARD_STOP and e.payload.get("reason") not in _WAITING
+    )
+    return error or next(stops, None)
 
 
 def _cause(events: list[Event], failure: Event, scope: str) -> Event | None:

@@ -37,6 +37,7 @@ _TOKEN_BUCKETS = [4**i for i in range(14)]  # 1 ... 67M, as the conventions advi
 _DURATION_BUCKETS = [0.01 * 2**i for i in range(14)]  # 10 ms ... 82 s
 _OPENERS = {
     EventKind.RUN_START: EventKind.RUN_END,
+    EventKind.RUN_RESUMED: EventKind.RUN_END,  # a resumed attempt: its own root span
     EventKind.SUBTASK_START: EventKind.SUBTASK_END,
     EventKind.STAGE_START: EventKind.STAGE_END,
     EventKind.AGENT_START: EventKind.AGENT_END,
@@ -179,6 +180,8 @@ class RunSpans:
                 span.set_attribute("gen_ai.agent.description", str(p["role"]))
             if p.get("team"):
                 span.set_attribute("podium.team.pattern", str(p["team"]))
+        elif e.kind is EventKind.RUN_RESUMED:
+            span.set_attribute("podium.resumed", True)
         elif e.kind is EventKind.SUBTASK_START:
             span.set_attribute("podium.subtask.id", str(p.get("id", "")))
         elif e.kind is EventKind.STAGE_START:

@@ -204,6 +204,15 @@ def mark_label(event: Event) -> str:
     if kind is EventKind.VERIFICATION:
         verdict = "passed" if p.get("passed") else "failed"
         return f"check {p.get('key')} {verdict} by {p.get('by')}: {p.get('reason', '')}"
+    if kind in (EventKind.APPROVAL_REQUEST, EventKind.INPUT_REQUEST):
+        return f"waits for a human: {p.get('kind')} {p.get('name')} ({p.get('reason', '')})"
+    if kind is EventKind.APPROVAL_DECISION:
+        verdict = "approved" if p.get("approved") else "rejected"
+        return f"{verdict} by {p.get('decided_by')}" + (
+            f": {p['comment']}" if p.get("comment") else ""
+        )
+    if kind is EventKind.RUN_RESUMED:
+        return "run resumed"
     if kind is EventKind.NOTICE:
         return f"notice: {p.get('code')} {p.get('message') or p.get('reason') or ''}".rstrip()
     return str(kind)
@@ -361,6 +370,9 @@ def build_trace(events: Iterable[Event]) -> Trace:
         if e.kind is EventKind.RUN_END:
             finished = True
             usage = dict(e.payload.get("usage") or {})
+        elif e.kind is EventKind.RUN_RESUMED and "root" in nodes:
+            finished = False  # a paused or stopped run goes on: until its next run_end
+            nodes["root"].status, nodes["root"].error = "running", ""
         if e.kind in _SPAN_KINDS and node is not None:
             node.start = min(node.start, e.started_at)
             node.end = max(node.end, e.ended_at)

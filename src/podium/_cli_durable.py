@@ -1,0 +1,231 @@
+"""CLI commands for durable runs: resume, fork, approvals, approve, reject, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from podium.approvals import Approval, decide, pending_approvals
+from podium.cli import JsonOpt, Starter, StoreOpt, _execute, _fail, _print_json, app, out
+from podium.errors import PodiumError
+from podium.events import EventKind
+from podium.result import Result
+from podium.store import RunStore, open_store
+
+__all__: list[str] = []
+
+
+async def _origin(store_url: str | None, run_id: str) -> tuple[str, Path, str | None, str]:
+    """The run's full id, spec path, model override and task, from its first event."""
+    store = open_store(store_url)
+    try:
+        record = await store.get_run(run_id)
+        if record is None:
+            raise typer.BadParameter(f"no run {run_id!r} in the store")
+        events = await store.events(record.run_id)
+    finally:
+        await store.close()
+    start = next((e for e in events if e.kind is EventKind.RUN_START), None)
+    meta = (start.payload.get("meta") or {}) if start else {}
+    if not meta.get("spec"):
+        _fail(
+            f"run {record.run_id} was not started from a spec file; resume it from Python "
+            "with team.resume(run_id)"
+        )
+    return record.run_id, Path(meta["spec"]), meta.get("model"), record.task
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
+    reexecute: Annotated[
+        bool,
+        typer.Option(
+            "--reexecute", help="If a recorded step changed, run from it again instead of failing."
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Continue a paused or crashed run: recorded steps are not paid for again."""
+    full_id, spec, model, task = asyncio.run(_origin(store, run_id))
+
+    def starter(s: RunStore) -> Starter:
+        async def go(
+            team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
+        ) -> Result:
+            result: Result = await team.resume(
+                full_id, store=s, reexecute=reexecute, listeners=listeners
+            )
+            return result
+
+        return go
+
+    _execute(
+        spec,
+        task,
+        model=model,
+        inputs={},
+        store_url=store,
+        as_json=as_json,
+        start=starter,
+        skip_inputs=True,
+    )
+
+
+@app.command()
+def fork(
+    run_id: Annotated[str, typer.Argument(help="The run to fork.")],
+    at: Annotated[
+        str, typer.Option("--at", help="Step path to re-execute from (podium trace lists them).")
+    ],
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Start a new run that reuses RUN's steps before --at and re-executes from there."""
+    full_id, spec, model, task = asyncio.run(_origin(store, run_id))
+
+    def starter(s: RunStore) -> Starter:
+        async def go(
+            team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
+        ) -> Result:
+            result: Result = await team.fork(full_id, at, store=s)
+            return result
+
+        return go
+
+    _execute(
+        spec,
+        task,
+        model=model,
+        inputs={},
+        store_url=store,
+        as_json=as_json,
+        start=starter,
+        skip_inputs=True,
+    )
+
+
+@app.command()
+def approvals(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
+    """List approval gates and questions waiting for a human."""
+
+    async def go() -> list[Any]:
+        s = open_store(store)
+        try:
+            return await pending_approvals(s)
+        finally:
+            await s.close()
+
+    pending = _guarded(go)
+    if as_json:
+        _print_json([p.to_dict() for p in pending])
+        return
+    if not pending:
+        out.print("nothing is waiting for approval")
+        return
+    table = Table(title="Waiting for a human", title_justify="left")
+    for col in ("run", "step", "agent", "kind", "what", "arguments / question", "asked"):
+        table.add_column(col, overflow="fold")
+    for p in pending:
+        asked = dt.datetime.fromtimestamp(p.requested_at).strftime("%m-%d %H:%M:%S")
+        table.add_row(
+            p.run_id,
+            escape(p.step),
+            escape(p.agent),
+            p.kind,
+            escape(p.name),
+            escape(p.arguments[:200]),
+            asked,
+        )
+    out.print(table)
+    out.print(
+        "[dim]decide with: podium approve RUN STEP | podium reject RUN STEP --reason ..."
+        " | podium answer RUN STEP TEXT; then: podium resume RUN[/dim]"
+    )
+
+
+def _record(store: str | None, run_id: str, step: str, approval: Approval, as_json: bool) -> None:
+    async def go() -> Any:
+        s = open_store(store)
+        try:
+            return await decide(s, run_id, step, approval)
+        finally:
+            await s.close()
+
+    event = _guarded(go)
+    if as_json:
+        _print_json(event.to_dict())
+    else:
+        verb = "approved" if approval.approved else "rejected"
+        out.print(
+            f"{verb} {escape(step)} of run {event.run_id} as "
+            f"{escape(str(event.payload['decided_by']))}; continue with: "
+            f"podium resume {event.run_id}"
+        )
+
+
+@app.command()
+def approve(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    step: Annotated[str, typer.Argument(help="The gate's step path (podium approvals).")],
+    edit: Annotated[
+        str | None,
+        typer.Option("--edit", help="Run the tool with these arguments instead (a JSON object)."),
+    ] = None,
+    comment: Annotated[str, typer.Option("--comment", help="Why.")] = "",
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Approve a pending gate (optionally with edited arguments)."""
+    if edit is not None:
+        try:
+            if not isinstance(json.loads(edit), dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            _fail(f"--edit must be a JSON object: {exc}")
+    _record(
+        store,
+        run_id,
+        step,
+        Approval(approved=True, comment=comment, edited_arguments=edit),
+        as_json,
+    )
+
+
+@app.command()
+def reject(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    step: Annotated[str, typer.Argument(help="The gate's step path (podium approvals).")],
+    reason: Annotated[str, typer.Option("--reason", help="Told to the agent.")],
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Reject a pending gate; the agent is told the reason."""
+    _record(store, run_id, step, Approval(approved=False, comment=reason), as_json)
+
+
+@app.command()
+def answer(
+    run_id: Annotated[str, typer.Argument(help="The run.")],
+    step: Annotated[str, typer.Argument(help="The question's step path (podium approvals).")],
+    text: Annotated[str, typer.Argument(help="The answer given to the agent.")],
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Answer an agent's question (ask_human)."""
+    _record(store, run_id, step, Approval(approved=True, answer=text), as_json)
+
+
+def _guarded(fn: Any) -> Any:
+    try:
+        return asyncio.run(fn())
+    except PodiumError as exc:
+        _fail(str(exc), 1)

@@ -117,3 +117,25 @@ def test_write_tool_runs_once_across_a_crash_between_effect_and_record(tmp_path:
     lines = (tmp_path / "ledger.txt").read_text().splitlines()
     assert len(lines) == 1 and lines[0].endswith(" hello")
     assert lines[0].startswith("writer-run:root/tool[append_line]#0 ")
+
+
+@pytest.mark.slow
+def test_two_concurrent_resumes_of_one_run_exactly_one_proceeds(tmp_path: Path) -> None:
+    db, calls = tmp_path / "runs.db", tmp_path / "calls.txt"
+    proc = launch(tmp_path, "run", str(db), str(calls), "twice")
+    deadline = time.monotonic() + 30
+    while worker_responses(db, "twice") < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    time.sleep(1.2)
+    first = launch(tmp_path, "resume", str(db), str(calls), "twice")
+    second = launch(tmp_path, "resume", str(db), str(calls), "twice")
+    outcomes = [p.communicate(timeout=60) + (p.returncode,) for p in (first, second)]
+    codes = sorted(code for _, _, code in outcomes)
+    assert codes[0] == 0 and codes[1] != 0
+    loser_err = next(err for _, err, code in outcomes if code != 0)
+    assert "RunBusy" in loser_err and "another process is running it" in loser_err
+    made = collections.Counter(calls.read_text().split())
+    assert made["w1"] == 1  # the loser made no model call

@@ -104,6 +104,8 @@ def _build(
     needs_approval: bool,
     timeout: float | None,
     idempotent: bool,
+    approval_timeout: float | None = None,
+    approval_default: Literal["deny", "approve"] = "deny",
 ) -> Tool:
     if effect not in ("read", "write"):
         raise ConfigError(f"tool {fn.__name__}: effect must be 'read' or 'write', not {effect!r}")
@@ -138,6 +140,8 @@ def _build(
         idempotent=idempotent,
         context_param=context_param,
         is_async=inspect.iscoroutinefunction(fn),
+        approval_timeout=approval_timeout,
+        approval_default=approval_default,
     )
 
 
@@ -154,6 +158,8 @@ def tool(
     needs_approval: bool = False,
     timeout: float | None = 60.0,
     idempotent: bool = False,
+    approval_timeout: float | None = None,
+    approval_default: Literal["deny", "approve"] = "deny",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -167,6 +173,8 @@ def tool(
     needs_approval: bool = False,
     timeout: float | None = 60.0,
     idempotent: bool = False,
+    approval_timeout: float | None = None,
+    approval_default: Literal["deny", "approve"] = "deny",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function (sync or async) into a `Tool`.
 
@@ -180,7 +188,10 @@ def tool(
         effect: ``read`` (no side effects) or ``write``.
         needs_approval: a human must approve each call (enforced by the runtime).
         timeout: seconds a call may take; None for no limit.
-        idempotent: calling twice with the same arguments is safe.
+        idempotent: calling twice with the same arguments is safe (an interrupted
+            call is then re-run on resume instead of asking a human).
+        approval_timeout: seconds a human has to decide; then `approval_default`.
+        approval_default: ``deny`` (the default) or ``approve`` when time runs out.
     """
     options = {
         "name": name,
@@ -189,6 +200,8 @@ def tool(
         "needs_approval": needs_approval,
         "timeout": timeout,
         "idempotent": idempotent,
+        "approval_timeout": approval_timeout,
+        "approval_default": approval_default,
     }
     if fn is not None:
         return _build(fn, **options)  # type: ignore[arg-type]

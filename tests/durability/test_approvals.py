@@ -1,0 +1,194 @@
+"""Approval gates: pause, then approve / reject / edit from other processes, then resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podium import Agent, EventKind, MemoryStore, StopReason, tool
+from podium.approvals import Approval, ApprovalRequest, ask_human
+from podium.testing import ScriptedModel, call
+
+TOOLS = '''
+from pathlib import Path
+from podium import tool
+
+@tool(effect="write", needs_approval=True)
+def send_email(to: str, body: str) -> str:
+    """Send an email."""
+    with Path("outbox.txt").open("a") as f:
+        f.write(f"{to}|{body}\\n")
+    return "sent"
+'''
+
+SPEC = """\
+version: 1
+name: mailer
+agents:
+  lead: {role: plans}
+  clerk:
+    role: sends emails
+    tools: ["mail_tools:send_email"]
+team:
+  pattern: orchestrator
+  planner: lead
+  workers: [clerk]
+"""
+
+
+def podium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PODIUM_MODEL")}
+    exe = Path(sys.executable).with_name("podium")
+    return subprocess.run([str(exe), *args, "--store", str(tmp / "runs.db")], cwd=tmp,
+                          env={**env, "NO_COLOR": "1"}, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def started(tmp: Path) -> tuple[str, str]:
+    (tmp / "mail_tools.py").write_text(TOOLS)
+    (tmp / "team.yaml").write_text(SPEC)
+    ran = podium(tmp, "run", "team.yaml", "email the report to ops", "--json")
+    assert ran.returncode == 1, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["stop_reason"] == "waiting_approval"
+    assert not (tmp / "outbox.txt").exists()
+    pending = json.loads(podium(tmp, "approvals", "--json").stdout)
+    assert len(pending) == 1 and pending[0]["name"] == "send_email"
+    assert pending[0]["agent"] == "clerk"
+    return result["run_id"], pending[0]["step"]
+
+
+def decision_events(tmp: Path, run_id: str) -> list[dict[str, object]]:
+    exported = podium(tmp, "export", run_id)
+    events = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+    return [e for e in events if e["kind"] == "approval_decision"]
+
+
+@pytest.mark.slow
+def test_approve_from_another_process_then_resume_runs_the_tool_once(tmp_path: Path) -> None:
+    run_id, step = started(tmp_path)
+    approved = podium(tmp_path, "approve", run_id, step, "--comment", "looks right")
+    assert approved.returncode == 0, approved.stderr
+    resumed = podium(tmp_path, "resume", run_id, "--json")
+    assert json.loads(resumed.stdout)["stop_reason"] == "completed", resumed.stderr
+    assert len((tmp_path / "outbox.txt").read_text().splitlines()) == 1
+    (decision,) = decision_events(tmp_path, run_id)
+    payload = decision["payload"]
+    assert payload["approved"] is True and payload["comment"] == "looks right"  # type: ignore[index]
+    assert "@" in str(payload["decided_by"])  # type: ignore[index]
+    # replaying the same decision again does not execute the tool again
+    again = podium(tmp_path, "resume", run_id, "--json")
+    assert again.returncode != 0 and "already completed" in again.stderr
+    assert len((tmp_path / "outbox.txt").read_text().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_reject_is_fed_back_to_the_agent(tmp_path: Path) -> None:
+    run_id, step = started(tmp_path)
+    assert podium(tmp_path, "reject", run_id, step, "--reason", "not to ops").returncode == 0
+    resumed = podium(tmp_path, "resume", run_id, "--json")
+    assert json.loads(resumed.stdout)["stop_reason"] == "completed"
+    assert not (tmp_path / "outbox.txt").exists()
+    exported = [json.loads(x) for x in podium(tmp_path, "export", run_id).stdout.splitlines()]
+    results = [e for e in exported if e["kind"] == "tool_result"]
+    assert "rejected by" in results[-1]["payload"]["result"]
+    assert "not to ops" in results[-1]["payload"]["result"]
+
+
+@pytest.mark.slow
+def test_edit_runs_the_tool_with_the_edited_arguments(tmp_path: Path) -> None:
+    run_id, step = started(tmp_path)
+    edit = json.dumps({"to": "boss@example.com", "body": "edited body"})
+    assert podium(tmp_path, "approve", run_id, step, "--edit", edit).returncode == 0
+    assert podium(tmp_path, "resume", run_id).returncode == 0
+    assert (tmp_path / "outbox.txt").read_text() == "boss@example.com|edited body\n"
+    assert decision_events(tmp_path, run_id)[0]["payload"]["edited_arguments"] == edit  # type: ignore[index]
+
+
+sent: list[str] = []
+
+
+@tool(effect="write", needs_approval=True, approval_timeout=0.05)
+async def launch(target: str) -> str:
+    """Launch something."""
+    sent.append(target)
+    return "launched"
+
+
+def launcher() -> Agent:
+    return Agent("ops", tools=[launch], model=ScriptedModel(
+        fn=lambda r: "ok" if any(m.role == "tool" for m in r.messages)
+        else call("launch", target="moon")))
+
+
+async def test_in_process_approver_and_the_binding_to_the_exact_call() -> None:
+    seen: list[ApprovalRequest] = []
+
+    def approver(request: ApprovalRequest) -> Approval:
+        seen.append(request)
+        return Approval(approved=True, comment="fine", decided_by="alice")
+
+    sent.clear()
+    store = MemoryStore()
+    result = await launcher().run("go", store=store, approver=approver)
+    assert result.ok and sent == ["moon"]
+    assert seen[0].name == "launch" and json.loads(seen[0].arguments) == {"target": "moon"}
+    decided = [e for e in await store.events(result.run_id)
+               if e.kind is EventKind.APPROVAL_DECISION]
+    assert decided[0].payload["decided_by"] == "alice"
+
+
+async def test_gate_timeout_defaults_to_deny() -> None:
+    import asyncio
+
+    async def slow(request: ApprovalRequest) -> bool:
+        await asyncio.sleep(5)
+        return True
+
+    sent.clear()
+    result = await launcher().run("go", store=MemoryStore(), approver=slow)
+    assert result.ok and sent == []
+
+
+async def test_decision_for_different_arguments_is_rejected_fail_closed() -> None:
+    from podium.approvals import decide
+
+    sent.clear()
+    store = MemoryStore()
+    paused = await launcher().run("go", store=store)
+    assert paused.stop_reason is StopReason.WAITING_APPROVAL
+    step = next(e.path for e in await store.events(paused.run_id)
+                if e.kind is EventKind.APPROVAL_REQUEST)
+    await decide(store, paused.run_id, step, Approval(approved=True, decided_by="bob"))
+    # the team changed: the same step now asks to launch something else
+    other = Agent("ops", tools=[launch], instructions="be bold", model=ScriptedModel(
+        fn=lambda r: "ok" if any(m.role == "tool" for m in r.messages)
+        else call("launch", target="mars")))
+    resumed = await other.resume(paused.run_id, store=store, reexecute=True)
+    assert resumed.ok and sent == []
+    security = [e for e in await store.events(paused.run_id) if e.kind is EventKind.SECURITY]
+    assert security and security[0].payload["reason"] == "approval_mismatch"
+
+
+async def test_ask_human_pauses_with_waiting_input_and_resumes_with_the_answer() -> None:
+    from podium.approvals import decide
+
+    model = ScriptedModel(fn=lambda r: next(
+        (f"going with {m.content}" for m in r.messages if m.role == "tool"),
+        call("ask_human", question="Which region?")))
+    agent = Agent("planner", tools=[ask_human], model=model)
+    store = MemoryStore()
+    paused = await agent.run("deploy", store=store)
+    assert paused.stop_reason is StopReason.WAITING_INPUT
+    step = next(e.path for e in await store.events(paused.run_id)
+                if e.kind is EventKind.INPUT_REQUEST)
+    await decide(store, paused.run_id, step, Approval(approved=True, answer="eu-west"))
+    done = await agent.resume(paused.run_id, store=store)
+    assert done.output == "going with eu-west"
+    assert len(model.requests) == 2  # the first call was replayed, not made again

@@ -16,8 +16,13 @@ from pathlib import Path
 from podium import Agent, ModelRequest, Orchestrator, SqliteStore, ToolContext, tool
 from podium.testing import ScriptedModel, agent_of
 
-PLAN = json.dumps({"subtasks": [
-    {"id": f"t{i}", "assignee": f"w{i}", "instructions": f"part {i}"} for i in (1, 2, 3)]})
+PLAN = json.dumps(
+    {
+        "subtasks": [
+            {"id": f"t{i}", "assignee": f"w{i}", "instructions": f"part {i}"} for i in (1, 2, 3)
+        ]
+    }
+)
 
 
 def build(calls: Path, *, latency: float = 0.3, instructions: str = "plan well") -> Orchestrator:
@@ -69,11 +74,22 @@ async def main() -> None:
         if mode == "writer":
             from podium.testing import call
 
-            agent = Agent("scribe", tools=[append_line], model=ScriptedModel(
-                fn=lambda r: "done" if any(m.role == "tool" for m in r.messages)
-                else call("append_line", line="hello")))
-            result = await (agent.resume(sys.argv[4], store=store) if len(sys.argv) > 4
-                            else agent.run("write", store=store, run_id="writer-run"))
+            agent = Agent(
+                "scribe",
+                tools=[append_line],
+                model=ScriptedModel(
+                    fn=lambda r: (
+                        "done"
+                        if any(m.role == "tool" for m in r.messages)
+                        else call("append_line", line="hello")
+                    )
+                ),
+            )
+            result = await (
+                agent.resume(sys.argv[4], store=store)
+                if len(sys.argv) > 4
+                else agent.run("write", store=store, run_id="writer-run")
+            )
         elif mode == "run":
             result = await build(calls).run("do it", store=store, run_id=sys.argv[4])
         else:

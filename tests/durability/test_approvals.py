@@ -42,12 +42,21 @@ team:
 
 
 def podium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PODIUM_MODEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PODIUM_MODEL")
+    }
     exe = Path(sys.executable).with_name("podium")
-    return subprocess.run([str(exe), *args, "--store", str(tmp / "runs.db")], cwd=tmp,
-                          env={**env, "NO_COLOR": "1"}, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [str(exe), *args, "--store", str(tmp / "runs.db")],
+        cwd=tmp,
+        env={**env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def started(tmp: Path) -> tuple[str, str]:
@@ -122,9 +131,15 @@ async def launch(target: str) -> str:
 
 
 def launcher() -> Agent:
-    return Agent("ops", tools=[launch], model=ScriptedModel(
-        fn=lambda r: "ok" if any(m.role == "tool" for m in r.messages)
-        else call("launch", target="moon")))
+    return Agent(
+        "ops",
+        tools=[launch],
+        model=ScriptedModel(
+            fn=lambda r: (
+                "ok" if any(m.role == "tool" for m in r.messages) else call("launch", target="moon")
+            )
+        ),
+    )
 
 
 async def test_in_process_approver_and_the_binding_to_the_exact_call() -> None:
@@ -139,8 +154,9 @@ async def test_in_process_approver_and_the_binding_to_the_exact_call() -> None:
     result = await launcher().run("go", store=store, approver=approver)
     assert result.ok and sent == ["moon"]
     assert seen[0].name == "launch" and json.loads(seen[0].arguments) == {"target": "moon"}
-    decided = [e for e in await store.events(result.run_id)
-               if e.kind is EventKind.APPROVAL_DECISION]
+    decided = [
+        e for e in await store.events(result.run_id) if e.kind is EventKind.APPROVAL_DECISION
+    ]
     assert decided[0].payload["decided_by"] == "alice"
 
 
@@ -163,13 +179,21 @@ async def test_decision_for_different_arguments_is_rejected_fail_closed() -> Non
     store = MemoryStore()
     paused = await launcher().run("go", store=store)
     assert paused.stop_reason is StopReason.WAITING_APPROVAL
-    step = next(e.path for e in await store.events(paused.run_id)
-                if e.kind is EventKind.APPROVAL_REQUEST)
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+    )
     await decide(store, paused.run_id, step, Approval(approved=True, decided_by="bob"))
     # the team changed: the same step now asks to launch something else
-    other = Agent("ops", tools=[launch], instructions="be bold", model=ScriptedModel(
-        fn=lambda r: "ok" if any(m.role == "tool" for m in r.messages)
-        else call("launch", target="mars")))
+    other = Agent(
+        "ops",
+        tools=[launch],
+        instructions="be bold",
+        model=ScriptedModel(
+            fn=lambda r: (
+                "ok" if any(m.role == "tool" for m in r.messages) else call("launch", target="mars")
+            )
+        ),
+    )
     resumed = await other.resume(paused.run_id, store=store, reexecute=True)
     assert resumed.ok and sent == []
     security = [e for e in await store.events(paused.run_id) if e.kind is EventKind.SECURITY]
@@ -179,16 +203,50 @@ async def test_decision_for_different_arguments_is_rejected_fail_closed() -> Non
 async def test_ask_human_pauses_with_waiting_input_and_resumes_with_the_answer() -> None:
     from podium.approvals import decide
 
-    model = ScriptedModel(fn=lambda r: next(
-        (f"going with {m.content}" for m in r.messages if m.role == "tool"),
-        call("ask_human", question="Which region?")))
+    model = ScriptedModel(
+        fn=lambda r: next(
+            (f"going with {m.content}" for m in r.messages if m.role == "tool"),
+            call("ask_human", question="Which region?"),
+        )
+    )
     agent = Agent("planner", tools=[ask_human], model=model)
     store = MemoryStore()
     paused = await agent.run("deploy", store=store)
     assert paused.stop_reason is StopReason.WAITING_INPUT
-    step = next(e.path for e in await store.events(paused.run_id)
-                if e.kind is EventKind.INPUT_REQUEST)
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.INPUT_REQUEST
+    )
     await decide(store, paused.run_id, step, Approval(approved=True, answer="eu-west"))
     done = await agent.resume(paused.run_id, store=store)
     assert done.output == "going with eu-west"
     assert len(model.requests) == 2  # the first call was replayed, not made again
+
+
+async def test_pipeline_stage_gate_pauses_then_runs_or_stops() -> None:
+    from podium.approvals import decide
+    from podium.patterns import Pipeline, Stage
+
+    def pipeline() -> Pipeline:
+        draft = Agent("draft", model=ScriptedModel(["the draft"]))
+        publish = Agent("publish", model=ScriptedModel(["published"]))
+        return Pipeline([draft, Stage(publish, approval=True)])
+
+    for approved, expected in ((True, StopReason.COMPLETED), (False, StopReason.REJECTED)):
+        store = MemoryStore()
+        team = pipeline()
+        paused = await team.run("ship it", store=store)
+        assert paused.stop_reason is StopReason.WAITING_APPROVAL
+        request = next(
+            e for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+        )
+        assert request.path == "root/gate[publish]" and "the draft" in request.payload["arguments"]
+        await decide(
+            store,
+            paused.run_id,
+            request.path,
+            Approval(approved=approved, comment="ok" if approved else "not yet"),
+        )
+        final = await team.resume(paused.run_id, store=store)
+        assert final.stop_reason is expected
+        if approved:
+            assert final.output == "published"

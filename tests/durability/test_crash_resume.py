@@ -21,8 +21,14 @@ def launch(tmp: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PODIUM_LEASE_TTL": "1"}
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PODIUM_MODEL"):
         env.pop(var, None)
-    return subprocess.Popen([sys.executable, str(APP), *args], cwd=tmp, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(APP), *args],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(proc: subprocess.Popen[str]) -> dict[str, object]:
@@ -38,15 +44,18 @@ def worker_responses(db: Path, run_id: str) -> int:
         with sqlite3.connect(db, timeout=5) as conn:
             return conn.execute(
                 "SELECT count(*) FROM events WHERE run_id=? AND kind='model_response' "
-                "AND agent LIKE 'w%'", (run_id,)).fetchone()[0]
+                "AND agent LIKE 'w%'",
+                (run_id,),
+            ).fetchone()[0]
     except sqlite3.OperationalError:
         return 0  # not created yet
 
 
 def events(db: Path, run_id: str) -> list[tuple[int, str, str]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT seq, path, kind FROM events WHERE run_id=? ORDER BY seq",
-                            (run_id,)).fetchall()
+        return conn.execute(
+            "SELECT seq, path, kind FROM events WHERE run_id=? ORDER BY seq", (run_id,)
+        ).fetchall()
 
 
 @pytest.mark.slow
@@ -66,7 +75,8 @@ def test_sigkill_then_resume_in_a_new_process_pays_no_recorded_call_twice(tmp_pa
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     recorded_before = collections.Counter(
-        path.split("/")[1] for _, path, kind in events(db, "crashy") if kind == "model_response")
+        path.split("/")[1] for _, path, kind in events(db, "crashy") if kind == "model_response"
+    )
     assert recorded_before["task[t1]"] == 1 and recorded_before["task[t2]"] == 1
 
     time.sleep(1.2)  # the dead process's lease (1 s here) expires
@@ -111,8 +121,7 @@ def test_write_tool_runs_once_across_a_crash_between_effect_and_record(tmp_path:
     kinds = [k for _, _, k in events(db, "writer-run")]
     assert "tool_call" in kinds and "tool_result" not in kinds  # effect done, not recorded
     time.sleep(1.2)
-    result = finish(launch(tmp_path, "writer", str(db), str(tmp_path / "calls.txt"),
-                           "writer-run"))
+    result = finish(launch(tmp_path, "writer", str(db), str(tmp_path / "calls.txt"), "writer-run"))
     assert result["stop_reason"] == "completed"
     lines = (tmp_path / "ledger.txt").read_text().splitlines()
     assert len(lines) == 1 and lines[0].endswith(" hello")

@@ -9,6 +9,7 @@ from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
 from podium._engine._context import StepContext, Task, bound
+from podium._engine._gates import gate
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
 from podium._engine._signals import GuardStop
@@ -39,12 +40,17 @@ class Stage:
             and the stage runs once more with it. If the second output fails
             the check too, the run stops with ``verification_failed``.
         name: the stage's name in step paths (the runnable's name by default).
+        approval: a human must approve before the stage starts (the run pauses
+            with ``waiting_approval``; a rejection stops it with ``rejected``).
+        approval_timeout: seconds to decide before the gate denies.
     """
 
     runnable: Runnable
     _: KW_ONLY
     check: StageCheck | None = None
     name: str = ""
+    approval: bool = False
+    approval_timeout: float | None = None
 
     @property
     def label(self) -> str:
@@ -106,7 +112,30 @@ class Pipeline(RunMixin):
             previous = await self._run_stage(stage, index, stage_task, ctx)
         return previous
 
+    async def _gate(self, stage: Stage, task: Task, ctx: StepContext) -> None:
+        gate_ctx = ctx.child(f"gate[{stage.label}]", agent=self.name)
+        so_far = task.context[-1][1] if task.context else task.text
+        decision = await gate(
+            gate_ctx,
+            path=gate_ctx.path,
+            kind="stage",
+            name=stage.label,
+            arguments=bound(so_far, 4_000),
+            reason=f"stage {stage.label} needs approval",
+            expires_after=stage.approval_timeout,
+        )
+        if not decision.approved:
+            raise GuardStop(
+                StopReason.REJECTED,
+                f"stage {stage.label} was rejected by {decision.decided_by}: "
+                f"{decision.comment or 'no reason given'}",
+                path=gate_ctx.path,
+                agent=self.name,
+            )
+
     async def _run_stage(self, stage: Stage, index: int, task: Task, ctx: StepContext) -> Any:
+        if stage.approval:
+            await self._gate(stage, task, ctx)
         feedback = ""
         for attempt in range(2):
             segment = f"stage[{stage.label}]" + (f"#{attempt}" if attempt else "")

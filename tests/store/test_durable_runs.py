@@ -1,0 +1,99 @@
+"""Pause, decide from a second store instance, and resume — on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from store_kit import Backend
+
+from podium import Agent, EventKind, Orchestrator, StopReason, tool
+from podium.approvals import Approval, ask_human, decide, pending_approvals
+from podium.errors import RunBusy
+from podium.testing import ScriptedModel, call
+
+
+def asking_agent() -> tuple[Agent, ScriptedModel]:
+    model = ScriptedModel(
+        fn=lambda r: next(
+            (f"going with {m.content}" for m in r.messages if m.role == "tool"),
+            call("ask_human", question="Which region?"),
+        )
+    )
+    return Agent("planner", tools=[ask_human], model=model), model
+
+
+async def test_pause_decide_elsewhere_resume(backend: Backend) -> None:
+    agent, model = asking_agent()
+    first = backend.open()
+    paused = await agent.run("deploy", store=first)
+    assert paused.stop_reason is StopReason.WAITING_INPUT
+    other = backend.open()  # another process would open its own store
+    (pending,) = await pending_approvals(other)
+    assert pending.run_id == paused.run_id and pending.arguments == "Which region?"
+    await decide(other, paused.run_id, pending.step, Approval(approved=True, answer="eu"))
+    done = await agent.resume(paused.run_id, store=backend.open())
+    assert done.output == "going with eu" and len(model.requests) == 2
+    events = await other.events(paused.run_id)
+    assert [e.seq for e in events] == list(range(len(events)))
+    kinds = [e.kind for e in events]
+    assert kinds.count(EventKind.MODEL_RESPONSE) == 2 and kinds.count(EventKind.RUN_END) == 2
+    record = await other.get_run(paused.run_id)
+    assert record is not None and record.status == "completed"
+
+
+async def test_second_live_owner_is_refused(backend: Backend) -> None:
+    gate = asyncio.Event()
+
+    @tool
+    async def wait_here() -> str:
+        """Block until released."""
+        await gate.wait()
+        return "released"
+
+    slow = Agent(
+        "slow",
+        tools=[wait_here],
+        model=ScriptedModel(
+            fn=lambda r: "done" if any(m.role == "tool" for m in r.messages) else call("wait_here")
+        ),
+    )
+    store = backend.open()
+    running = asyncio.create_task(slow.run("x", store=store, run_id="busy-run"))
+    await asyncio.sleep(0.2)
+    try:
+        await slow.resume("busy-run", store=backend.open())
+        raise AssertionError("a second owner was allowed")
+    except RunBusy as exc:
+        assert "busy-run" in str(exc)
+    gate.set()
+    assert (await running).ok
+
+
+async def test_fork_reuses_steps_before_the_fork_point(backend: Backend) -> None:
+    plan = json.dumps(
+        {
+            "subtasks": [
+                {"id": "t1", "assignee": "w", "instructions": "a"},
+                {"id": "t2", "assignee": "w", "instructions": "b"},
+            ]
+        }
+    )
+    lead = ScriptedModel(fn=lambda r: plan if r.output_name == "Plan" else "final")
+    answers = iter(["first a", "first b", "second b"])
+    worker = ScriptedModel(fn=lambda r: next(answers))
+    team = Orchestrator(
+        planner=Agent("lead", model=lead), workers=[Agent("w", model=worker)], max_concurrency=1
+    )
+    store = backend.open()
+    original = await team.run("x", store=store)
+    forked = await team.fork(original.run_id, "root/task[t2]", store=store)
+    assert forked.ok and forked.run_id != original.run_id
+    assert len(lead.requests) == 3  # plan + final, then only the final again
+    assert len(worker.requests) == 3  # t1 replayed, only t2 ran again
+    outputs = {
+        e.payload["id"]: e.payload["output"]
+        for e in await store.events(forked.run_id)
+        if e.kind is EventKind.SUBTASK_END
+    }
+    assert outputs == {"t1": "first a", "t2": "second b"}

@@ -123,6 +123,11 @@ def _text(user: str, messages: tuple[Message, ...], agent: str) -> str:
         r"^### (.+?)\n(.*?)(?=^### |\Z)", results, re.MULTILINE | re.DOTALL
     ):
         parts.append(f"- from {label.split(':')[0].strip()}: {_gist(body)}")
+    memory = _section(user, "Shared memory")
+    for label, body in re.findall(
+        r"^### (.+?)\n(.*?)(?=^### |\Z)", memory, re.MULTILINE | re.DOTALL
+    ):
+        parts.append(f"- from shared memory {label.split(' (')[0].strip()}: {_gist(body)}")
     if len(parts) == 1:
         parts.append(
             "- no tool results or earlier findings to work from; a real model "

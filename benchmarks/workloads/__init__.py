@@ -1,0 +1,1 @@
+"""The benchmark workloads; each module's `run(quick)` returns a result dict."""

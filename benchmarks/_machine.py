@@ -57,5 +57,6 @@ def machine_info() -> dict[str, Any]:
         "podium": podium.__version__,
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty_src": bool(_git("status", "--porcelain", "--", "src")),
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

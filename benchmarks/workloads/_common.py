@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import time
 from typing import Any
 
 from podium import ModelRequest, ModelResponse
-from podium.testing import ScriptedModel
+from podium.testing import ScriptedModel, count_tokens
 
 _WORDS = (
     "tide pool anemone crab snail algae kelp urchin barnacle mussel limpet starfish "
@@ -57,3 +58,12 @@ def median(values: list[float]) -> float:
 def row(name: str, value: float, unit: str, target: str = "", passed: bool | None = None) -> dict:
     """One line of the printed table (and of the JSON)."""
     return {"metric": name, "value": value, "unit": unit, "target": target, "pass": passed}
+
+
+def prompt_tokens(request: ModelRequest) -> int:
+    """The scripted model's input-token count of one recorded request."""
+    size = sum(
+        count_tokens(m.content) + sum(count_tokens(c.arguments) + 4 for c in m.tool_calls) + 4
+        for m in request.messages
+    )
+    return size + sum(count_tokens(json.dumps(t.parameters)) for t in request.tools)

@@ -17,6 +17,10 @@ def _cut(text: str, limit: int = _EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
 def _hop(h: Hop, prefix: str = "← ", origin: bool = False) -> Text:
     line = Text(prefix, style="dim")
     line.append(h.label, style="bold magenta" if origin else "bold")
@@ -34,9 +38,11 @@ def _render_final(console: Console, run_id: str, data: FinalBlame) -> None:
         Text.assemble(
             ("blame ", "dim"),
             (run_id, "bold"),
-            (f": the final output, {len(data.claims)} claims", ""),
+            (f": the final output, {len(data.claims)} claim{_s(len(data.claims))}", ""),
         )
     )
+    if not data.claims:
+        console.print(Text("no sentence of at least 3 words to trace", style="dim"))
     for i, claim in enumerate(data.claims, 1):
         console.print(Text(f'\n{i}. "{_cut(claim.claim, 200)}"', style="bold"))
         if claim.origin is None:

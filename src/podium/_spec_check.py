@@ -225,7 +225,8 @@ def _describe(err: Any) -> str:
         return text
     if kind in _BOUNDS:
         limit = next(iter(err["ctx"].values()))
-        return f"must be {_BOUNDS[kind]} {limit}, got {_show(err['input'])}"
+        shown = f"{limit:g}" if isinstance(limit, float) else limit
+        return f"must be {_BOUNDS[kind]} {shown}, got {_show(err['input'])}"
     if kind == "too_short":
         need, got = err["ctx"]["min_length"], err["ctx"]["actual_length"]
         return f"needs at least {need} entr{'y' if need == 1 else 'ies'}, got {got}"

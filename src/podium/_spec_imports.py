@@ -1,10 +1,10 @@
 """Spec imports: the Python objects a spec names by ``package.module:attr``.
 
 Private helpers of `podium.spec`. A spec names tools, stage checks, chat
-selectors and terminate conditions (functions), and agents' ``output_type`` and
-``handoff_input`` (pydantic models). Each is imported with the spec's folder
-first on ``sys.path`` and checked for what it must be; a failure is a
-`SpecError` at the import path's position.
+selectors, terminate conditions and ``verify:`` predicates (functions), and
+agents' ``output_type`` and ``handoff_input`` (pydantic models). Each is
+imported with the spec's folder first on ``sys.path`` and checked for what it
+must be; a failure is a `SpecError` at the import path's position.
 """
 
 from __future__ import annotations
@@ -35,19 +35,21 @@ __all__ = [
 ]
 
 #: What an import path must give: a function taking 1 or 2 arguments, or a model.
-ImportKind = Literal["check", "terminate", "selector", "reviewer", "model"]
+ImportKind = Literal["check", "terminate", "selector", "reviewer", "predicate", "model"]
 
 _ARITY: dict[str, tuple[int, str]] = {
     "check": (1, "the stage's output"),
     "terminate": (1, "the chat messages"),
     "selector": (2, "the chat messages and the participant names"),
     "reviewer": (2, "the subtask and its output"),
+    "predicate": (1, "the value checked"),
 }
 _WHAT = {
     "check": "stage check",
     "terminate": "terminate function",
     "selector": "selector",
     "reviewer": "reviewer",
+    "predicate": "predicate",
     "model": "model",
 }
 
@@ -202,6 +204,8 @@ def import_agent_tools(
         loaded_tools: list[Tool] = []
         for i, tool_path in enumerate(paths):
             path: YamlPath = ("agents", agent_name, "tools", i)
+            if where.doc is not None:  # a tool written as {use: ...} is reported at its `use`
+                path = where.written((*path, "use"))
             try:
                 loaded = import_tool(tool_path, directory)
             except ImportPathError as exc:

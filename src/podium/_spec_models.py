@@ -16,8 +16,8 @@ from podium._spec_check import (
     ModelName,
     ModelPath,
     SpecModel,
-    ToolPath,
 )
+from podium._spec_guards import BudgetSpec, ToolRef
 
 __all__ = ["AgentSpec", "Defaults", "InputSpec", "PriceSpec", "normalized"]
 
@@ -58,18 +58,20 @@ class AgentSpec(Defaults):
     """One agent: role card, instructions, model, tools, limits, memory and handoffs.
 
     ``output_type`` and ``handoff_input`` are import paths of pydantic models;
-    ``handoffs`` names other agents (of the same handoffs team).
+    ``handoffs`` names other agents (of the same handoffs team); ``budget`` is
+    the agent's own share of the run's budget.
     """
 
     role: str = ""
     instructions: str = ""
-    tools: list[ToolPath] = Field(default_factory=list)
+    tools: list[ToolRef] = Field(default_factory=list)
     output_type: ModelPath | None = None
     reads: list[BlackboardKey] = Field(default_factory=list)
     writes: list[BlackboardKey] = Field(default_factory=list)
     reads_verified_only: bool = False
     handoffs: list[AgentName] = Field(default_factory=list)
     handoff_input: ModelPath | None = None
+    budget: BudgetSpec | None = None
 
 
 class PriceSpec(SpecModel):
@@ -79,7 +81,9 @@ class PriceSpec(SpecModel):
     output: Annotated[float, Field(ge=0)]
 
 
-_OPTIONAL = frozenset({"description", "defaults", "inputs", "prices", "teams"})
+_OPTIONAL = frozenset(
+    {"description", "defaults", "inputs", "prices", "teams", "budget", "limits", "loops", "verify"}
+)
 
 
 def normalized(data: Any) -> Any:

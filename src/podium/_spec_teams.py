@@ -25,9 +25,11 @@ from podium._spec_check import (
     SelectorName,
     SpecModel,
 )
+from podium._spec_guards import BudgetSpec
 from podium._spec_imports import ImportKind
 from podium._yaml import YamlPath
 from podium.agent import Agent
+from podium.guards._budget import Budget
 from podium.patterns._review import Reviewer
 from podium.patterns.group_chat import GroupChat, Selector
 from podium.patterns.handoff import Handoffs
@@ -92,6 +94,12 @@ class Parts(Protocol):
 
 class _Team(SpecModel):
     role: str = ""
+    budget: BudgetSpec | None = None
+
+    @property
+    def own_budget(self) -> Budget | None:
+        """The team's own share of the run's budget, if it has one."""
+        return self.budget.to_budget() if self.budget is not None else None
 
 
 class OrchestratorTeam(_Team):
@@ -150,15 +158,22 @@ class OrchestratorTeam(_Team):
             max_subtasks=self.max_subtasks,
             reviewer=reviewer,
             max_review_retries=self.max_review_retries,
+            budget=self.own_budget,
         )
 
 
 class StageSpec(SpecModel):
-    """A pipeline stage: ``NAME`` or ``{use: NAME, check: "module:function", name: LABEL}``."""
+    """A pipeline stage: ``NAME`` or ``{use: NAME, check: "module:function", name: LABEL}``.
+
+    ``approval: true`` makes a human approve before the stage starts;
+    ``approval_timeout`` (seconds) denies when nobody decides in time.
+    """
 
     use: AgentName
     check: CallablePath | None = None
     name: AgentName | None = None
+    approval: bool = False
+    approval_timeout: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -172,6 +187,12 @@ class StageSpec(SpecModel):
                 f"{{use: NAME, check: 'module:function'}}, not {shown}"
             )
         return data
+
+    @model_validator(mode="after")
+    def _timeout_needs_approval(self) -> StageSpec:
+        if self.approval_timeout is not None and not self.approval:
+            raise ValueError("approval_timeout needs `approval: true`")
+        return self
 
     @property
     def label(self) -> str:
@@ -207,10 +228,12 @@ class PipelineTeam(_Team):
                 parts.member(s.use),
                 check=parts.loaded((*at, "stages", i, "check")) if s.check else None,
                 name=s.name or "",
+                approval=s.approval,
+                approval_timeout=s.approval_timeout,
             )
             for i, s in enumerate(self.stages)
         ]
-        return Pipeline(stages, name=name, role=role)
+        return Pipeline(stages, name=name, role=role, budget=self.own_budget)
 
 
 class AgentSelector(SpecModel):
@@ -284,6 +307,7 @@ class GroupChatTeam(_Team):
             done_signal=self.done_signal,
             name=name,
             role=role,
+            budget=self.own_budget,
         )
 
 
@@ -314,6 +338,7 @@ class HandoffsTeam(_Team):
             max_handoffs=self.max_handoffs,
             name=name,
             role=role,
+            budget=self.own_budget,
         )
 
 
@@ -338,6 +363,8 @@ def team_keys(team: Any, rest: Sequence[str | int]) -> list[str]:
         return sorted({f for m in models for f in m.model_fields})
     if len(rest) == 2 and rest[0] == "stages":
         return list(StageSpec.model_fields)
+    if tuple(rest) == ("budget",):
+        return list(BudgetSpec.model_fields)
     if tuple(rest) == ("selector",):
         return list(AgentSelector.model_fields)
     return []

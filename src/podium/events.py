@@ -81,6 +81,7 @@ class Event:
     cost_usd: float = 0.0
     payload: dict[str, Any] = field(default_factory=dict)
     v: int = EVENT_VERSION
+    _json: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def latency_s(self) -> float:
@@ -125,5 +126,9 @@ class Event:
         )
 
     def payload_json(self) -> str:
-        """The payload as compact JSON text."""
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"), default=str)
+        """The payload as compact JSON text (computed once)."""
+        if self._json is None:
+            self._json = json.dumps(
+                self.payload, ensure_ascii=False, separators=(",", ":"), default=str
+            )
+        return self._json

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,16 @@ class AgentUsage:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "model_calls": self.model_calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "wall_time_s": self.wall_time_s,
+        }
+
 
 @dataclass(slots=True, kw_only=True)
 class RunUsage:
@@ -54,9 +64,9 @@ class RunUsage:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "total": asdict(self.total),
-            "per_agent": {k: asdict(v) for k, v in self.per_agent.items()},
-            "per_model": {k: asdict(v) for k, v in self.per_model.items()},
+            "total": self.total.to_dict(),
+            "per_agent": {k: v.to_dict() for k, v in self.per_agent.items()},
+            "per_model": {k: v.to_dict() for k, v in self.per_model.items()},
         }
 
     @classmethod

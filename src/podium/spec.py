@@ -28,9 +28,18 @@ key. In short::
       workers: [researcher, report] # an agent or a team from teams:
     prices:                         # optional, USD per million tokens
       "openai:my-finetune": {input: 1.0, output: 2.0}
+    budget: {usd: 0.50, model_calls: 40}    # optional: the run's hard caps
+    limits: {max_turns: 6, max_fanout: 8}   # optional: turns, depth, fan-out, re-plans
+    loops: {repeated_tool_calls: 3}         # optional: loop-detector thresholds
+    verify:                                 # optional: run-level checks
+      - {target: final, predicate: "checks:cites_sources"}
+
+Agents and teams take a ``budget:`` of their own (their share of the run's);
+a tool may be written ``{use: "module:attr", approval: true}`` and a pipeline
+stage ``{use: NAME, approval: true}`` to make a human approve it first.
 
 Import paths (tools, stage checks, chat selectors and terminate functions,
-``output_type`` and ``handoff_input`` models) are imported with the spec's
+``verify`` predicates, ``output_type`` and ``handoff_input`` models) are imported with the spec's
 folder first on ``sys.path``, so a ``tools.py`` next to the spec is
 ``tools:search_web``; a plain function is wrapped with `podium.tool`. Model
 strings are checked (``provider:name`` with a known provider) but not resolved
@@ -62,6 +71,18 @@ from podium._spec_check import (
     check_model_name,
     validation_error,
 )
+from podium._spec_guards import (
+    BudgetSpec,
+    CheckSpec,
+    LimitsSpec,
+    LoopsSpec,
+    RunGuards,
+    ToolRef,
+    check_schemas,
+    check_verify,
+    root_budget_error,
+    with_approval,
+)
 from podium._spec_imports import ImportKind, import_agent_tools, load_object
 from podium._spec_models import AgentSpec, Defaults, InputSpec, PriceSpec, normalized
 from podium._spec_refs import check_references
@@ -79,6 +100,7 @@ from podium._spec_teams import (
 from podium._yaml import Document, YamlPath, dotted, read_text
 from podium.agent import Agent
 from podium.errors import ConfigError
+from podium.guards import Check
 from podium.models._pricing import set_price
 from podium.models._resolve import default_model_name
 from podium.registry import suggest
@@ -87,16 +109,21 @@ from podium.tools._tool import Tool
 __all__ = [
     "AgentSelector",
     "AgentSpec",
+    "BudgetSpec",
+    "CheckSpec",
     "Defaults",
     "GroupChatTeam",
     "HandoffsTeam",
     "InputSpec",
+    "LimitsSpec",
+    "LoopsSpec",
     "OrchestratorTeam",
     "PipelineTeam",
     "PriceSpec",
     "StageSpec",
     "Team",
     "TeamSpec",
+    "ToolRef",
     "load_spec",
     "parse_spec",
 ]
@@ -129,10 +156,14 @@ class _Builder:
         return self.objects[path]
 
 
-class TeamSpec(SpecModel):
+class TeamSpec(RunGuards):
     """A validated team spec; `build` makes the runnable root team.
 
     Get one with `load_spec` or `parse_spec`, which also point errors at the file.
+    The guard keys are read as `podium.guards` records: `budget`, `limits`,
+    `loops` and `checks` (the ``budget:``, ``limits:``, ``loops:`` and
+    ``verify:`` keys); `build` puts them on the root team, so ``team.run()``
+    applies them.
     """
 
     version: SpecVersion
@@ -154,7 +185,20 @@ class TeamSpec(SpecModel):
     def _normalize(cls, data: Any) -> Any:
         return normalized(data)
 
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """The run-level checks (``verify:``); predicates are imported when the spec loads."""
+        if self.verify and self._tools is None:
+            self._load(None)
+        return tuple(
+            c.to_check(self._objects.get(("verify", i, "predicate")))
+            for i, c in enumerate(self.verify)
+        )
+
     def _check_references(self) -> None:
+        if self.team.budget is not None:
+            raise root_budget_error(self._where)
+        check_verify(self.verify, self._where)
         check_references(self.agents, self.teams, self.team, self._where)
 
     def _imports(self) -> Iterator[tuple[YamlPath, str, ImportKind]]:
@@ -169,11 +213,22 @@ class TeamSpec(SpecModel):
         for at, team in teams:
             for path, value, kind in team.imports():
                 yield (*at, *path), value, kind
+        for i, check in enumerate(self.verify):
+            if check.predicate is not None:
+                yield ("verify", i, "predicate"), check.predicate, "predicate"
 
     def _load(self, directory: Path | None) -> None:
         """Import every tool, check, selector and model the spec names."""
-        tools = {name: agent.tools for name, agent in self.agents.items()}
-        self._tools = import_agent_tools(tools, directory, self._where)
+        paths = {name: [t.use for t in agent.tools] for name, agent in self.agents.items()}
+        tools = import_agent_tools(paths, directory, self._where)
+        self._tools = {
+            name: tuple(
+                with_approval(tool, ref, ("agents", name, "tools", i), self._where)
+                for i, (tool, ref) in enumerate(zip(tools[name], agent.tools, strict=True))
+            )
+            for name, agent in self.agents.items()
+        }
+        check_schemas(self.verify, self._where)
         self._objects = {
             path: load_object(path, value, kind, directory, self._where)
             for path, value, kind in self._imports()
@@ -222,6 +277,7 @@ class TeamSpec(SpecModel):
             reads_verified_only=spec.reads_verified_only,
             handoffs=spec.handoffs,
             handoff_input=self._objects.get(("agents", name, "handoff_input")),
+            budget=spec.budget.to_budget() if spec.budget is not None else None,
             **options,
         )
 
@@ -233,7 +289,10 @@ class TeamSpec(SpecModel):
 
         Returns:
             An `Orchestrator`, `Pipeline`, `GroupChat` or `Handoffs`, by the
-            root team's ``pattern``; each has ``run`` and ``run_sync``.
+            root team's ``pattern``; each has ``run`` and ``run_sync``. The
+            spec's ``budget`` is its `budget`; ``limits``, ``loops`` and
+            ``verify`` are set as its ``limits``, ``loops`` and ``checks``
+            attributes, which a run reads.
 
         Raises:
             ConfigError: `model` is not a valid model string.
@@ -250,7 +309,13 @@ class TeamSpec(SpecModel):
             self._load(None)
         self.apply_prices()
         builder = _Builder(self, {n: self._agent(n, model) for n in self.agents}, self._objects)
-        return self.team.build(self.name, self.team.role or self.description, ("team",), builder)
+        team = self.team.build(self.name, self.team.role or self.description, ("team",), builder)
+        team.budget = self.budget
+        guards = {"limits": self.limits, "loops": self.loops, "checks": self.checks or None}
+        for attr, value in guards.items():
+            if value is not None:  # the runner reads these attributes of the root runnable
+                setattr(team, attr, value)
+        return team
 
     def resolve_inputs(self, given: Mapping[str, str]) -> dict[str, str]:
         """The run's inputs: `given` plus defaults (optional ones without a default are "").
@@ -305,7 +370,13 @@ _SHAPES: dict[tuple[str, ...], type[SpecModel]] = {
     ("defaults",): Defaults,
     ("inputs", "*"): InputSpec,
     ("agents", "*"): AgentSpec,
+    ("agents", "*", "tools", "*"): ToolRef,
+    ("agents", "*", "budget"): BudgetSpec,
     ("prices", "*"): PriceSpec,
+    ("budget",): BudgetSpec,
+    ("limits",): LimitsSpec,
+    ("loops",): LoopsSpec,
+    ("verify", "*"): CheckSpec,
 }
 
 
@@ -316,9 +387,9 @@ def _keys_at(data: Any) -> Callable[[YamlPath], list[str]]:
         if path[:1] == ("teams",) and len(path) >= 2:
             teams = data.get("teams")
             return team_keys(teams.get(path[1]) if isinstance(teams, dict) else None, path[2:])
-        shape = tuple("*" if i == 1 else str(p) for i, p in enumerate(path))
+        shape = tuple("*" if i == 1 or isinstance(p, int) else p for i, p in enumerate(path))
         model = _SHAPES.get(shape)
-        return list(model.model_fields) if model else []
+        return [f.alias or n for n, f in model.model_fields.items()] if model else []
 
     return keys
 

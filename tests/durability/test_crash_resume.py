@@ -106,7 +106,7 @@ def test_changed_instructions_on_resume_raise_replay_divergence(tmp_path: Path) 
     proc.communicate(timeout=10)
     time.sleep(1.2)
     changed = launch(tmp_path, "resume", str(db), str(calls), "div", "plan badly")
-    out, err = changed.communicate(timeout=60)
+    _out, err = changed.communicate(timeout=60)
     assert changed.returncode != 0
     assert "ReplayDivergence" in err and "root/plan/model#0" in err
 
@@ -141,7 +141,7 @@ def test_two_concurrent_resumes_of_one_run_exactly_one_proceeds(tmp_path: Path) 
     time.sleep(1.2)
     first = launch(tmp_path, "resume", str(db), str(calls), "twice")
     second = launch(tmp_path, "resume", str(db), str(calls), "twice")
-    outcomes = [p.communicate(timeout=60) + (p.returncode,) for p in (first, second)]
+    outcomes = [(*p.communicate(timeout=60), p.returncode) for p in (first, second)]
     codes = sorted(code for _, _, code in outcomes)
     assert codes[0] == 0 and codes[1] != 0
     loser_err = next(err for _, err, code in outcomes if code != 0)

@@ -23,7 +23,16 @@ SCHEMA = json.loads(
 def test_schema_is_valid_and_knows_every_event_kind() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert set(SCHEMA["properties"]["kind"]["enum"]) == {str(k) for k in EventKind}
-    assert set(SCHEMA["required"]) == set(Event.__dataclass_fields__)
+    sample = Event(
+        run_id="r",
+        path="root",
+        parent="",
+        agent="a",
+        kind=EventKind.NOTICE,
+        started_at=0,
+        ended_at=0,
+    )
+    assert set(SCHEMA["required"]) == set(sample.to_dict())
 
 
 def test_jsonl_export_validates_and_round_trips(tmp_path: Path) -> None:

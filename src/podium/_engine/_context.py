@@ -79,6 +79,9 @@ class Recorder:
         self._seq = replay.next_seq if replay is not None else 0
         self._pending: list[Event] = []
         self._inflight: set[asyncio.Future[None]] = set()
+        # stores whose appends complete in the order they were called (and are not
+        # lost if the caller is cancelled) take a fast path in `flush`
+        self._ordered = bool(getattr(store, "ordered_appends", False))
 
     def emit(
         self,
@@ -114,8 +117,9 @@ class Recorder:
             ended_at=now,
             payload=payload if payload is not None else {},
         )
-        if self.redactor is not None and event.payload:
-            event.payload = self.redactor.scrub_obj(event.payload)
+        redactor = self.redactor
+        if redactor is not None and payload and redactor.might_contain_obj(payload):
+            event.payload = redactor.scrub_obj(payload)
         if usage is not None:
             event.input_tokens = usage.input_tokens
             event.output_tokens = usage.output_tokens
@@ -134,6 +138,9 @@ class Recorder:
         """
         if self._pending:
             batch, self._pending = self._pending, []
+            if self._ordered:  # appends complete in call order: our own await suffices
+                await self.store.append(batch)
+                return
             write = asyncio.ensure_future(self.store.append(batch))
             self._inflight.add(write)
             write.add_done_callback(self._inflight.discard)

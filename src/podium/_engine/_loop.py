@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from podium._engine._context import MAX_TEXT_CHARS, StepContext, Task, bound
-from podium._engine._output import OutputCheck, output_instruction, parse_output
+from podium._engine._output import OutputCheck, output_instruction, parse_output, schema_of
 from podium._engine._replay import request_hash
 from podium._engine._signals import GuardStop, HandoffRequested, mark_recorded
 from podium._engine._tools import execute_tool
@@ -131,7 +131,7 @@ def _bounded(response: ModelResponse) -> ModelResponse:
 
 
 async def _call_model(
-    ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int
+    ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int, size: int
 ) -> ModelResponse:
     path = f"{ctx.path}/model#{turn}"
     reservation = _reserve(ctx, model, request, path)
@@ -145,7 +145,7 @@ async def _call_model(
             "model": model.name,
             "messages": [m.to_dict() for m in request.messages[sent:]],
             "history": sent,
-            "prompt_bytes": _prompt_bytes(request.messages),
+            "prompt_bytes": size,
             "tools": [t.name for t in request.tools],
             "max_tokens": request.max_tokens,
             "request_hash": request_hash(model.name, request),
@@ -261,13 +261,13 @@ async def run_loop(
     structured = isinstance(options.output_type, type) and issubclass(
         options.output_type, BaseModel
     )
-    schema = options.output_type.model_json_schema() if structured else None
+    schema = schema_of(options.output_type) if structured else None
     messages = [Message.system(system_prompt(agent, options)), Message.user(render_task(task))]
     max_turns = agent.max_turns
     if ctx.state.limits.max_turns is not None:
         max_turns = min(max_turns, ctx.state.limits.max_turns)
     repeats = _ToolRepeats(ctx)
-    sent = tool_index = malformed_streak = 0
+    sent = tool_index = malformed_streak = size = 0
     repaired = False
     for turn in range(max_turns):
         request = ModelRequest(
@@ -278,7 +278,8 @@ async def run_loop(
             output_schema=schema,
             output_name=options.output_type.__name__ if structured else None,
         )
-        response = await _call_model(ctx, model, request, turn, sent)
+        size += _prompt_bytes(messages[sent:])
+        response = await _call_model(ctx, model, request, turn, sent, size)
         sent = len(messages)
         if response.tool_calls:
             messages.append(Message.assistant(bound(response.text), response.tool_calls))

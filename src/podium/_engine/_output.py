@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["OutputCheck", "output_instruction", "parse_output"]
+__all__ = ["OutputCheck", "output_instruction", "parse_output", "schema_of"]
 
 #: An extra check run on a parsed output; raises ValueError with a message the
 #: model can act on.
@@ -18,9 +19,21 @@ OutputCheck = Callable[[Any], None]
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
+_schemas: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def schema_of(output_type: type[BaseModel]) -> dict[str, Any]:
+    """`output_type`'s JSON schema, computed once per type (pydantic is slow at it)."""
+    schema = _schemas.get(output_type)
+    if schema is None:
+        schema = _schemas[output_type] = output_type.model_json_schema()
+    return schema
+
+
+@functools.cache
 def output_instruction(output_type: type[BaseModel]) -> str:
     """The system-prompt paragraph that asks for JSON matching `output_type`."""
-    schema = json.dumps(output_type.model_json_schema(), separators=(",", ":"))
+    schema = json.dumps(schema_of(output_type), separators=(",", ":"))
     return (
         "Answer with a single JSON object and nothing else (no prose, no code fence). "
         f"It must match this JSON schema:\n{schema}"

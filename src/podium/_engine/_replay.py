@@ -27,14 +27,19 @@ _ALWAYS = frozenset({EventKind.RUN_START, EventKind.RUN_END, EventKind.RUN_RESUM
 
 def request_hash(model: str, request: ModelRequest) -> str:
     """A stable hash of what a model call depends on (not of budget clamping)."""
-    data = {
-        "model": model,
-        "messages": [m.to_dict() for m in request.messages],
-        "tools": [[t.name, t.description, t.parameters] for t in request.tools],
-        "output": request.output_name,
-    }
-    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    h = hashlib.blake2b(digest_size=16)
+    h.update(model.encode())
+    for m in request.messages:
+        h.update(b"\x00" + m.role.encode() + b"\x01" + m.content.encode())
+        for c in m.tool_calls:
+            h.update(b"\x02" + c.name.encode() + b"\x03" + c.arguments.encode())
+        if m.tool_call_id:
+            h.update(b"\x04" + m.tool_call_id.encode())
+    for t in request.tools:
+        h.update(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
+        h.update(json.dumps(t.parameters, sort_keys=True).encode())
+    h.update(b"\x07" + (request.output_name or "").encode())
+    return h.hexdigest()
 
 
 def args_hash(agent: str, tool: str, arguments: str) -> str:

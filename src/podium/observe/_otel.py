@@ -48,6 +48,14 @@ _MARK_ATTRS = (
     "key", "version", "from", "to", "speaker", "code", "reason", "tool", "detail", "detector",
     "passed", "by",
 )  # fmt: skip
+_CALL_KINDS = frozenset(
+    {
+        EventKind.MODEL_REQUEST,
+        EventKind.MODEL_RESPONSE,
+        EventKind.TOOL_CALL,
+        EventKind.TOOL_RESULT,
+    }
+)
 _STEP_KINDS = frozenset({*_OPENERS, *_OPENERS.values()})
 
 
@@ -172,7 +180,10 @@ class RunSpans:
         opened = self._open[e.path] = _Open(span=span, closer=_OPENERS[e.kind], last=e.ended_at)
         return opened
 
-    def _describe(self, span: Span, e: Event) -> None:  # noqa: C901 - one branch per kind
+    def _describe(self, span: Span, e: Event) -> None:
+        if e.kind in _CALL_KINDS:
+            self._describe_call(span, e)
+            return
         p = e.payload
         if e.kind is EventKind.AGENT_START:
             span.set_attribute("gen_ai.agent.name", e.agent)
@@ -186,28 +197,32 @@ class RunSpans:
             span.set_attribute("podium.subtask.id", str(p.get("id", "")))
         elif e.kind is EventKind.STAGE_START:
             span.set_attribute("podium.stage", str(p.get("stage", "")))
-        elif e.kind is EventKind.MODEL_REQUEST:
+        elif e.kind is EventKind.AGENT_END and p.get("status") not in ("ok", "handoff", None):
+            span.set_status(Status(StatusCode.ERROR, f"agent {e.agent}: {p.get('status')}"))
+        elif e.kind is EventKind.RUN_END:
+            self._run_end(span, e)
+
+    def _describe_call(self, span: Span, e: Event) -> None:
+        p = e.payload
+        content = self.ins.capture_content
+        if e.kind is EventKind.MODEL_REQUEST:
             if p.get("max_tokens"):
                 span.set_attribute("gen_ai.request.max_tokens", int(p["max_tokens"]))
-            if self.ins.capture_content:
+            if content:
                 messages = json.dumps(p.get("messages", []), ensure_ascii=False)
                 span.set_attribute("gen_ai.input.messages", messages)
         elif e.kind is EventKind.MODEL_RESPONSE:
             self._model_response(span, e)
         elif e.kind is EventKind.TOOL_CALL:
             span.set_attribute("gen_ai.tool.call.id", str(p.get("call_id", "")))
-            if self.ins.capture_content:
+            if content:
                 span.set_attribute("gen_ai.tool.call.arguments", str(p.get("arguments", "")))
-        elif e.kind is EventKind.TOOL_RESULT:
-            if self.ins.capture_content:
+        else:
+            if content:
                 span.set_attribute("gen_ai.tool.call.result", str(p.get("result", "")))
             if not p.get("ok"):
                 span.set_status(Status(StatusCode.ERROR, str(p.get("result", ""))[:500]))
                 span.set_attribute("error.type", "tool_error")
-        elif e.kind is EventKind.AGENT_END and p.get("status") not in ("ok", "handoff", None):
-            span.set_status(Status(StatusCode.ERROR, f"agent {e.agent}: {p.get('status')}"))
-        elif e.kind is EventKind.RUN_END:
-            self._run_end(span, e)
 
     def _model_response(self, span: Span, e: Event) -> None:
         p = e.payload

@@ -11,6 +11,7 @@ Three sources of secrets:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,20 @@ _KEY_SHAPES = (
     r"gh[pousr]_[A-Za-z0-9]{30,}",
     r"xox[baprs]-[A-Za-z0-9\-]{10,}",
     r"AIza[0-9A-Za-z_\-]{35}",
+)
+#: Fixed fragments every key shape contains; `in` finds them at C speed.
+_FRAGMENTS = (
+    "sk-",
+    "earer",
+    "EARER",
+    "AKIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "xox",
+    "AIza",
 )
 _SECRET_NAMES = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY)$", re.I)
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
@@ -56,21 +71,69 @@ class Redactor:
         if key_shapes:
             parts += list(_KEY_SHAPES)
         self._regex = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+        # A cheap test first: literal secrets by substring, key shapes by their
+        # fixed prefixes; the full expression runs only on text that might match.
+        self._literals = tuple(literal) + (_FRAGMENTS if key_shapes else ())
+        self._user_patterns = bool(list(patterns))
+
+    def might_contain(self, text: str) -> bool:
+        """A fast test: False means `text` certainly holds no secret."""
+        return self._regex is not None and self._maybe(text)
+
+    def might_contain_obj(self, value: Any) -> bool:
+        """`might_contain` for a JSON-like value (walks its strings; hot path)."""
+        if self._regex is None:
+            return False
+        if self._user_patterns:
+            return True
+        texts: list[str] = []
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            kind = type(item)
+            if kind is str:
+                texts.append(item)
+            elif kind is dict:
+                stack.extend(item.values())
+            elif kind is list or kind is tuple:
+                stack.extend(item)
+            elif isinstance(item, str | dict | list | tuple):  # subclasses: the slow way
+                texts.append(json.dumps(item, default=str))
+        joined = "\x00".join(texts)  # NUL never occurs inside a secret we look for
+        return any(fragment in joined for fragment in self._literals)
+
+    def _maybe(self, text: str) -> bool:
+        if self._user_patterns:
+            return True
+        return any(fragment in text for fragment in self._literals)
 
     def scrub(self, text: str) -> str:
         """`text` with every secret replaced by ``[REDACTED]``."""
-        if self._regex is None or not text:
+        if self._regex is None or not text or not self._maybe(text):
             return text
         return self._regex.sub(REDACTED, text)
 
     def scrub_obj(self, value: Any) -> Any:
-        """A copy of a JSON-like value (dicts, lists, strings) with secrets replaced."""
+        """A copy of a JSON-like value (dicts, lists, strings) with secrets replaced.
+
+        Values without secrets are returned as they are (not copied).
+        """
         if isinstance(value, str):
             return self.scrub(value)
-        if isinstance(value, Mapping):
-            return {self.scrub(str(k)): self.scrub_obj(v) for k, v in value.items()}
+        if isinstance(value, dict):
+            out = None
+            for k, v in value.items():
+                new = self.scrub_obj(v) if isinstance(v, str | dict | list | tuple) else v
+                if new is not v:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = new
+            return value if out is None else out
         if isinstance(value, list | tuple):
-            return [self.scrub_obj(v) for v in value]
+            items = [self.scrub_obj(v) for v in value]
+            if all(a is b for a, b in zip(items, value, strict=True)):
+                return value
+            return items
         return value
 
 
@@ -81,12 +144,27 @@ def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
     return [v for k, v in env.items() if v and (k in named or _SECRET_NAMES.search(k))]
 
 
+_cache: tuple[tuple[tuple[Any, Any], ...], Redactor] | None = None
+
+
 def default_redactor(
     extra_values: Iterable[str] = (), extra_patterns: Iterable[str] = ()
 ) -> Redactor:
     """Key shapes + secret environment variables + ``PODIUM_REDACT`` patterns + extras.
 
-    ``PODIUM_REDACT`` holds extra regular expressions separated by newlines.
+    ``PODIUM_REDACT`` holds extra regular expressions separated by newlines. The
+    result is cached until the relevant environment changes.
     """
-    env_patterns = [p for p in os.environ.get("PODIUM_REDACT", "").splitlines() if p.strip()]
-    return Redactor([*secret_env_values(), *extra_values], [*env_patterns, *extra_patterns])
+    global _cache
+    env = os.environ
+    extra_values, extra_patterns = tuple(extra_values), tuple(extra_patterns)
+    raw = getattr(env, "_data", None)  # the undecoded dict: a cheap change detector
+    snapshot = tuple(raw.items()) if isinstance(raw, dict) else tuple(env.items())
+    plain = not extra_values and not extra_patterns
+    if plain and _cache is not None and _cache[0] == snapshot:
+        return _cache[1]
+    env_patterns = [p for p in env.get("PODIUM_REDACT", "").splitlines() if p.strip()]
+    redactor = Redactor([*secret_env_values(), *extra_values], [*env_patterns, *extra_patterns])
+    if plain:
+        _cache = (snapshot, redactor)
+    return redactor

@@ -21,6 +21,10 @@ class MemoryStore:
     for them too.
     """
 
+    #: appends complete in call order and survive the caller's cancellation (the
+    #: recorder relies on it for a cheaper flush)
+    ordered_appends = True
+
     def __init__(self) -> None:
         self._runs: dict[str, RunRecord] = {}
         self._events: dict[str, dict[int, Event]] = {}

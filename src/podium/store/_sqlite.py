@@ -48,6 +48,10 @@ class SqliteStore(SqlStore):
             before a write fails with `StoreError`.
     """
 
+    #: appends complete in call order and survive the caller's cancellation (the
+    #: recorder relies on it for a cheaper flush)
+    ordered_appends = True
+
     dialect = SQLITE
 
     def __init__(self, path: str | Path = DEFAULT_PATH, *, busy_timeout: float = 30.0) -> None:

@@ -66,10 +66,8 @@ class Tool:
 
     @property
     def spec(self) -> ToolSpec:
-        """The schema shown to models."""
-        schema = self.args_model.model_json_schema()
-        schema.pop("title", None)
-        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+        """The schema shown to models (computed once)."""
+        return _spec_of(self.name, self.description, self.args_model)
 
     def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """Check and coerce arguments; raises pydantic's `ValidationError`."""
@@ -93,6 +91,13 @@ class Tool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in tests)."""
         return self.fn(*args, **kwargs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _spec_of(name: str, description: str, args_model: type[BaseModel]) -> ToolSpec:
+    schema = args_model.model_json_schema()
+    schema.pop("title", None)
+    return ToolSpec(name=name, description=description, parameters=schema)
 
 
 def _build(

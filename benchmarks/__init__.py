@@ -1,0 +1,1 @@
+"""podium benchmarks: `python benchmarks/run.py`."""

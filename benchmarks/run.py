@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,13 +34,13 @@ WORKLOADS = {
 def _fmt(value: float) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 100):
         return f"{value:,.0f}"
     return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = [f"{'':4} {'metric':<46} {'measured':>14}  {'target':<12} result"]
+    lines = [f"{'':4} {'metric':<50} {'measured':>14}  {'target':<12} result"]
     lines.append("-" * len(lines[0]) + "-" * 4)
     for key, result in results.items():
         if "error" in result:
@@ -47,9 +48,11 @@ def table(results: dict[str, Any]) -> str:
             continue
         for r in result["rows"]:
             verdict = "" if r["pass"] is None else ("pass" if r["pass"] else "FAIL")
-            measured = f"{_fmt(r['value'])} {r['unit']}".strip()
-            lines.append(f"{key:4} {r['metric']:<46} {measured:>14}  {r['target']:<12} {verdict}")
-        lines.append(f"{'':4} {'(' + format(result['seconds'], '.1f') + ' s)':<46}")
+            value = f"{r['value']:.2f}" if r["unit"] == "%" else _fmt(r["value"])
+            measured = f"{value} {r['unit']}".strip()
+            lines.append(f"{key:4} {r['metric']:<50} {measured:>14}  {r['target']:<12} {verdict}")
+        load = "/".join(f"{x:.1f}" for x in result["load_avg_1m"])
+        lines.append(f"{'':4} ({result['seconds']:.1f} s; load average {load} at start/end)")
     return "\n".join(lines)
 
 
@@ -71,18 +74,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: {title} ...", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.workloads.{module_name}")
         t0 = time.perf_counter()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
             result = module.run(quick=args.quick)
         except Exception as exc:  # one broken workload must not hide the others' numbers
             result = {"error": f"{type(exc).__name__}: {exc}", "rows": []}
         result["seconds"] = time.perf_counter() - t0
+        # other processes on the machine skew timings: the 1-minute load at start and end
+        result["load_avg_1m"] = [load, os.getloadavg()[0] if hasattr(os, "getloadavg") else None]
         result["title"] = title
         report["workloads"][key] = result
     report["seconds"] = time.perf_counter() - started
 
     m = report["machine"]
+    dirty = " (src dirty)" if m["git_dirty_src"] else ""
     print(
-        f"podium {m['podium']} @ {m['git_commit'][:10]}{' (src dirty)' if m['git_dirty_src'] else ''}"
+        f"podium {m['podium']} @ {m['git_commit'][:10]}{dirty}"
         f" | {m['cpu']} | {m['cores']} cores | {m['ram_gib']} GiB | Python {m['python']}"
         f" | {m['date']}{' | --quick' if args.quick else ''}"
     )
@@ -90,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for w in report["workloads"].values() for r in w["rows"] if r["pass"] is not None]
     failed = [r for r in rows if not r["pass"]]
     errors = [k for k, w in report["workloads"].items() if "error" in w]
-    print(f"targets: {len(rows) - len(failed)} passed, {len(failed)} failed"
-          f"{f', errors in {errors}' if errors else ''}; total {report['seconds']:.0f} s")
+    print(
+        f"targets: {len(rows) - len(failed)} passed, {len(failed)} failed"
+        f"{f', errors in {errors}' if errors else ''}; total {report['seconds']:.0f} s"
+    )
 
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / (
-        "quick.json" if args.quick else "latest.json"
+    out = (
+        Path(args.out)
+        if args.out
+        else ROOT / "benchmarks" / "results" / ("quick.json" if args.quick else "latest.json")
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

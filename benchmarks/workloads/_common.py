@@ -11,12 +11,13 @@ from typing import Any
 from podium import ModelRequest, ModelResponse
 from podium.testing import ScriptedModel, count_tokens
 
-_WORDS = (
+_VOCABULARY = (
     "tide pool anemone crab snail algae kelp urchin barnacle mussel limpet starfish "
     "sculpin shrimp wave salt heat shade rock ledge crevice current plankton drift "
     "sample survey count transect quadrat season spring neap ebb flood zone upper "
     "middle lower splash spray temperature oxygen salinity pH predator grazer bloom"
-).split()
+)
+_WORDS = _VOCABULARY.split()
 
 
 class TimedModel(ScriptedModel):

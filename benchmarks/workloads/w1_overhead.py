@@ -87,7 +87,7 @@ async def _both(runs: int, reps: int, warmup: int) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    runs, reps, warmup = (30, 3, 10) if quick else (200, 5, 50)
+    runs, reps, warmup = (30, 3, 10) if quick else (200, 9, 50)
     data = asyncio.run(_both(runs, reps, warmup))
     rows = []
     for store, target in TARGET_US.items():

@@ -82,7 +82,7 @@ async def _all(sizes: list[int], reps: int) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    data = asyncio.run(_all(list(TARGETS), 3 if quick else 5))
+    data = asyncio.run(_all(list(TARGETS), 3 if quick else 7))
     rows = []
     for key, sample in data.items():
         store, n = key.split("/")

@@ -87,7 +87,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         row("declared / full", ratio * 100, "%", f"≤ {TARGET_RATIO:.0%}", ratio <= TARGET_RATIO),
         row("needle retention (declared)", declared["retention"] * 100, "%", "100%", retained),
         row("needle retention (full)", full["retention"] * 100, "%"),
-        row("undeclared facts leaked", declared["undeclared_facts_leaked"], "", "0",
-            declared["undeclared_facts_leaked"] == 0),
+        row(
+            "undeclared facts leaked",
+            declared["undeclared_facts_leaked"],
+            "",
+            "0",
+            declared["undeclared_facts_leaked"] == 0,
+        ),
     ]
     return {"rows": rows, "data": data}

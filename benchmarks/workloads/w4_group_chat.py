@@ -73,5 +73,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         row("last-round prompt, unbounded", unbounded["prompt_tokens_per_round"][-1], "tok"),
     ]
     for w, tokens in data["sweep"].items():
-        rows.append(row(f"  (info) window={w} / unbounded", tokens / unbounded["prompt_tokens"] * 100, "%"))
+        rows.append(
+            row(f"  (info) window={w} / unbounded", tokens / unbounded["prompt_tokens"] * 100, "%")
+        )
     return {"rows": rows, "data": data}

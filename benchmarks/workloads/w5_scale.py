@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -23,21 +25,51 @@ TARGET_RSS_MB = 1_024.0  # at 10,000 concurrent runs
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def _status_mb(field: str) -> float:
+    try:
+        lines = Path("/proc/self/status").read_text().splitlines()
+    except OSError:  # not Linux
+        return float("nan")
+    for line in lines:
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """Peak RSS of this process image.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would
+    report its parent's peak when that was higher.
+    """
+    peak = _status_mb("VmHWM")
+    if math.isnan(peak):  # ru_maxrss is KiB on Linux, bytes on macOS
+        scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+    return peak
 
 
 def _id(i: int) -> str:
     # Explicit ids: podium's default ids (ms clock + 20 random bits) collide when
     # thousands of runs start in the same millisecond (UNIQUE constraint failed).
     return f"bench{i:06d}"
+
+
+class _GcTimer:
+    """Adds up the time the cyclic garbage collector runs (all generations)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
 
 
 async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
@@ -54,7 +86,8 @@ async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
         try:
             for i in range(3):  # warm up: imports, the store's writer thread
                 await agent.run(f"warm-up {i}", store=store, redactor=redactor, run_id=f"w{i}")
-            baseline = _rss_mb()
+            baseline = _status_mb("VmRSS")
+            gc_timer = _GcTimer()
             started = time.perf_counter()
             results = await asyncio.gather(
                 *(
@@ -63,6 +96,7 @@ async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
                 )
             )
             wall = time.perf_counter() - started
+            gc.callbacks.remove(gc_timer)
         finally:
             await store.close()
     failed = [r.error for r in results if r.stop_reason.value != "completed"]
@@ -74,7 +108,10 @@ async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
         "wall_s": wall,
         "runs_per_s": n / wall,
         "ideal_runs_per_s": n / LATENCY,
-        "cpu_ms_per_run": (wall - LATENCY) / n * 1e3,
+        "framework_ms_per_run": (wall - LATENCY) / n * 1e3,
+        "gc_s": gc_timer.seconds,
+        "gc_share_of_wall": gc_timer.seconds / wall,
+        "gc_collections_by_generation": gc_timer.collections,
         "baseline_rss_mb": baseline,
         "peak_rss_mb": _peak_mb(),
         "prompts_recorded": len(model.requests),
@@ -118,6 +155,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             if n == 10_000:
                 target, passed = f"< {TARGET_RSS_MB:,.0f} MB", peak < TARGET_RSS_MB
             rows.append(row(f"peak RSS, {n:,} runs ({store})", peak, "MB", target, passed))
+            share = sample["gc_share_of_wall"] * 100
+            rows.append(row(f"  (info) cyclic GC share of wall, {n:,} ({store})", share, "%"))
     for store in ("memory", "sqlite"):  # breakdown: the same 500 runs without redaction
         sample = data[f"{store}/500/no-redaction"] = _median_of(500, store, reps, redact=False)
         rows.append(

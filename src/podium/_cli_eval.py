@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -30,7 +31,7 @@ _HEADERS = (
     "latency",
     "p95",
     "tokens/run",
-    "cost",
+    "cost/run",
     "loop",
     "budget",
     "error",
@@ -46,7 +47,7 @@ def _ms(seconds: float) -> str:
 
 
 def _usd(value: float) -> str:
-    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
+    return f"${value:.5f}" if value < 0.01 else f"${value:.4f}" if value < 1 else f"${value:.2f}"
 
 
 def _times(ratio: float | None) -> str:
@@ -72,7 +73,7 @@ def _row(s: VariantSummary) -> list[str]:
         _ms(s.latency_mean_s),
         _ms(s.latency_p95_s),
         f"{s.tokens_mean:,.0f}",
-        _usd(s.cost_usd_total),
+        _usd(s.cost_usd_mean),
         str(s.loop_stops),
         str(s.budget_stops),
         str(s.errors),
@@ -155,7 +156,10 @@ def eval_(
         _fail(str(exc))
     except PodiumError as exc:
         _fail(str(exc), 1)
-    path = report.save(out_file or _default_out())
+    try:
+        path = report.save(out_file or _default_out())
+    except OSError as exc:
+        _fail(f"cannot write the results: {exc}", 1)
     if as_json:
         _print_json(report.to_dict())
         return
@@ -167,4 +171,7 @@ def eval_(
             out.print(line, highlight=False, markup=False)
         if len(failed) > 20:
             out.print(f"  … and {len(failed) - 20} more (see the JSON)")
-    out.print(f"[dim]results: {path} · a run's details: podium show RUN_ID[/dim]", highlight=False)
+    total = sum(s.cost_usd_total for s in report.variants)
+    out.print(f"total cost {_usd(total)} over {len(report.runs)} runs", highlight=False)
+    where = escape(str(path))
+    out.print(f"[dim]results: {where} · a run's details: podium show RUN_ID[/dim]", highlight=False)

@@ -320,4 +320,4 @@ def main() -> None:
 
 
 # the other command modules register themselves on `app` when imported
-from podium import _cli_durable, _cli_eval, _cli_observe  # noqa: E402, F401
+from podium import _cli_durable, _cli_eval, _cli_guards, _cli_observe  # noqa: E402, F401

@@ -56,6 +56,17 @@ class Task:
     feedback: str = ""
 
 
+def _ordered_appends(store: RunStore) -> bool:
+    """True when the class that implements `append` promises ordered appends.
+
+    A subclass that overrides `append` (say, to add a delay) loses the promise.
+    """
+    for cls in type(store).__mro__:
+        if "append" in cls.__dict__:
+            return bool(cls.__dict__.get("ordered_appends", False))
+    return False
+
+
 class Recorder:
     """Numbers events, tells listeners, and writes them to the store in batches.
 
@@ -81,7 +92,7 @@ class Recorder:
         self._inflight: set[asyncio.Future[None]] = set()
         # stores whose appends complete in the order they were called (and are not
         # lost if the caller is cancelled) take a fast path in `flush`
-        self._ordered = bool(getattr(store, "ordered_appends", False))
+        self._ordered = _ordered_appends(store)
 
     def emit(
         self,

@@ -226,7 +226,7 @@ def parse_eval(text: str, *, filename: str) -> EvalSuite:
         repeat=config.repeat,
         budget=config.budget.budget() if config.budget else None,
         model=config.model,
-        path=Path(filename),
+        path=Path(filename).resolve(),
         tasks_path=tasks_path,
     )
     _check_tasks(suite)

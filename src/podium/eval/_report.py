@@ -43,7 +43,9 @@ class RunRow:
         output_tokens: output tokens of the whole run.
         cost_usd: the run's cost.
         model_calls: the run's model calls.
-        error: the run's error, a failure to start, or a checker failure.
+        error: why the run failed (stop reason ``error`` or ``provider_failed``),
+            could not start, or could not be checked (the checker raised);
+            None otherwise: a guard stop's message is in `reason`.
         output: the final output as text, cut at 4000 characters.
     """
 

@@ -15,12 +15,13 @@ from podium.eval._checks import Score
 from podium.eval._config import EvalSuite, Variant
 from podium.eval._report import EvalReport, RunRow, machine_info, summarize
 from podium.eval._tasks import EvalTask
-from podium.result import Result
+from podium.result import Result, StopReason
 from podium.store import RunStore, open_store
 
 __all__ = ["run_eval"]
 
 _OUTPUT_CHARS = 4000
+_FAILURES = (StopReason.ERROR, StopReason.PROVIDER_FAILED)
 
 
 def _text(output: Any) -> str:
@@ -96,7 +97,7 @@ async def _run_one(
         output_tokens=usage.output_tokens,
         cost_usd=usage.cost_usd,
         model_calls=usage.model_calls,
-        error=checker_error or result.error,
+        error=checker_error or (result.error if result.stop_reason in _FAILURES else None),
         output=_text(result.output)[:_OUTPUT_CHARS],
     )
 

@@ -13,11 +13,12 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from podium.errors import StoreError
+from podium.events import Event
 from podium.store._sql import (
     GET_VERSION,
     META_DDL,
@@ -51,6 +52,10 @@ class SqliteStore(SqlStore):
     #: appends complete in call order and survive the caller's cancellation (the
     #: recorder relies on it for a cheaper flush)
     ordered_appends = True
+
+    async def append(self, events: Sequence[Event]) -> None:
+        """Append events durably, all or none (queued in call order, then committed)."""
+        await super().append(events)
 
     dialect = SQLITE
 

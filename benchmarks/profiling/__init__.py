@@ -1,0 +1,1 @@
+"""Diagnostics that explain benchmark numbers (not part of `run.py`)."""

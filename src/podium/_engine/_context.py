@@ -141,6 +141,19 @@ class Recorder:
             listener(event)
         return event
 
+    def take(self) -> list[Event]:
+        """The pending events, handed over to the caller to write (see `Lease.finish`)."""
+        batch, self._pending = self._pending, []
+        return batch
+
+    async def settle(self) -> None:
+        """Wait for appends already in flight (not for pending events)."""
+        if self._inflight:
+            waiting = set(self._inflight)
+            await asyncio.wait(waiting)
+            for written in waiting:
+                written.result()
+
     async def flush(self) -> None:
         """Write every pending event; returns once everything emitted so far is durable.
 

@@ -7,47 +7,98 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 
 from podium.errors import RunBusy
-from podium.store import RunStore
+from podium.events import Event
+from podium.store import RunRecord, RunStore
 
-__all__ = ["DEFAULT_TTL", "hold_lease"]
+__all__ = ["DEFAULT_TTL", "Lease"]
 
 #: Seconds a lease lives without renewal; a dead process's lease expires after it.
 DEFAULT_TTL = float(os.environ.get("PODIUM_LEASE_TTL", "30"))
 
-
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_HOST = socket.gethostname()
 
 
-@contextlib.asynccontextmanager
-async def hold_lease(store: RunStore, run_id: str, ttl: float = DEFAULT_TTL) -> AsyncIterator[str]:
-    """Own `run_id` for the duration; refuse if another live process owns it.
+class Lease:
+    """The lease on one run: taken at the start, renewed by a timer, given up at the end.
 
-    Raises:
-        RunBusy: the run's lease is held by another process that is still renewing it.
+    Stores that can (the SQL stores) take the lease in the same transaction as
+    they create the run, and give it up in the same one as the final record.
     """
-    owner = _owner()
-    if not await store.acquire_lease(run_id, owner, ttl):
-        raise RunBusy(
-            "another process is running it right now (its lease is live); wait for it to "
-            f"finish or pause, or for its lease to expire ({ttl:g}s after it dies)",
-            run_id=run_id,
-        )
 
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(ttl / 3)
-            await store.renew_lease(run_id, owner, ttl)
+    def __init__(self, store: RunStore, run_id: str, ttl: float = DEFAULT_TTL) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.ttl = ttl
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._timer: asyncio.TimerHandle | None = None
+        self._renewal: asyncio.Task[None] | None = None
+        self._held = False
+        self._done = False
 
-    keeper = asyncio.create_task(renew())
-    try:
-        yield owner
-    finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await keeper
+    async def acquire(self, new_run: RunRecord | None = None) -> None:
+        """Take the lease (creating `new_run` first, if given).
+
+        Raises:
+            RunBusy: another live process holds it.
+        """
+        store = self.store
+        create_leased = getattr(store, "create_run_leased", None)
+        if new_run is not None and create_leased is not None:
+            ok = await create_leased(new_run, self.owner, self.ttl)
+        else:
+            if new_run is not None:
+                await store.create_run(new_run)
+            ok = await store.acquire_lease(self.run_id, self.owner, self.ttl)
+        if not ok:
+            raise RunBusy(
+                "another process is running it right now (its lease is live); wait for it "
+                f"to finish or pause, or for its lease to expire ({self.ttl:g}s after it dies)",
+                run_id=self.run_id,
+            )
+        self._held = True
+        self._schedule()
+
+    def _schedule(self) -> None:
+        # a timer, not a sleeping task per run: runs shorter than ttl/3 cost nothing here
+        self._timer = asyncio.get_running_loop().call_later(self.ttl / 3, self._renew)
+
+    def _renew(self) -> None:
+        self._renewal = asyncio.get_running_loop().create_task(self._renew_now())
+
+    async def _renew_now(self) -> None:
+        with contextlib.suppress(Exception):  # a failed renewal shows up as a lost lease
+            await self.store.renew_lease(self.run_id, self.owner, self.ttl)
+        if self._held:
+            self._schedule()
+
+    def _stop(self) -> None:
+        self._held = False
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._renewal is not None:
+            self._renewal.cancel()
+
+    async def finish(self, events: Sequence[Event], run: RunRecord) -> None:
+        """Write the last events and the final record, and give up the lease."""
+        self._stop()
+        self._done = True
+        end_run = getattr(self.store, "end_run", None)
+        if end_run is not None:
+            await end_run(events, run, self.owner)
+            return
+        if events:
+            await self.store.append(events)
+        await self.store.finish_run(run)
+        await self.store.release_lease(self.run_id, self.owner)
+
+    async def release(self) -> None:
+        """Give up the lease without finishing (the run failed to record its end)."""
+        if self._done or self._timer is None:
+            return
+        self._stop()
+        self._done = True
         with contextlib.suppress(Exception):
-            await store.release_lease(run_id, owner)
+            await self.store.release_lease(self.run_id, self.owner)

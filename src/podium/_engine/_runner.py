@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from podium._engine._context import Listener, Recorder, RunState, StepContext, Task, bound
-from podium._engine._lease import DEFAULT_TTL, hold_lease
+from podium._engine._lease import DEFAULT_TTL, Lease
 from podium._engine._outcome import classify, record_failure, run_checks
 from podium._engine._replay import ReplayLog
 from podium._engine._signals import GuardStop
@@ -40,8 +40,11 @@ class Runnable(Protocol):
 
 
 def new_run_id() -> str:
-    """A fresh run id: time-ordered, 16 hex digits."""
-    return f"{int(time.time() * 1000):011x}{uuid.uuid4().hex[:5]}"
+    """A fresh run id: a millisecond timestamp, then 64 random bits (27 hex digits).
+
+    Ids sort by creation time; a unique prefix is enough on the command line.
+    """
+    return f"{int(time.time() * 1000):011x}{secrets.randbits(64):016x}"
 
 
 @dataclass(kw_only=True)
@@ -63,6 +66,7 @@ class RunOptions:
     lease_ttl: float = DEFAULT_TTL
     replay: ReplayLog | None = None
     resumed: dict[str, Any] | None = None
+    record: RunRecord | None = None
 
 
 def _output_text(output: Any) -> str | None:
@@ -123,26 +127,37 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
     store = opts.store if opts.store is not None else open_store()
     try:
         run_id = opts.run_id or new_run_id()
+        lease = Lease(store, run_id, opts.lease_ttl)
         if opts.replay is None:
             redactor = opts.redactor if opts.redactor is not None else default_redactor()
-            await store.create_run(
-                RunRecord(
-                    run_id=run_id,
-                    name=runnable.name,
-                    task=redactor.scrub(task),
-                    created_at=time.time(),
-                )
+            record = RunRecord(
+                run_id=run_id, name=runnable.name, task=redactor.scrub(task), created_at=time.time()
             )
-        async with hold_lease(store, run_id, opts.lease_ttl):
-            return await _drive(runnable, task, run_id, store, opts)
+            await lease.acquire(record)
+        else:
+            found = opts.record or await store.get_run(run_id)
+            if found is None:
+                raise ConfigError(f"no run {run_id!r} in the store")
+            record = found
+            await lease.acquire()
+        try:
+            return await _drive(runnable, task, record, store, opts, lease)
+        finally:
+            await lease.release()
     finally:
         if own_store:
             await store.close()
 
 
 async def _drive(
-    runnable: Runnable, task: str, run_id: str, store: RunStore, opts: RunOptions
+    runnable: Runnable,
+    task: str,
+    record: RunRecord,
+    store: RunStore,
+    opts: RunOptions,
+    lease: Lease,
 ) -> Result:
+    run_id = record.run_id
     ctx = _context(runnable, run_id, store, opts)
     state = ctx.state
     budget = ctx.ledger.budget if ctx.ledger is not None else None
@@ -179,12 +194,12 @@ async def _drive(
     except ReplayDivergence as exc:
         stop, error = classify(exc)
         record_failure(ctx, exc)
-        await _finish(runnable, ctx, stop, None, error, started)
+        await _finish(ctx, record, lease, stop, None, error, started)
         raise
     except Exception as exc:  # every failure is recorded and returned, never lost
         stop, error = classify(exc)
         record_failure(ctx, exc)
-    record = await _finish(runnable, ctx, stop, output, error, started)
+    await _finish(ctx, record, lease, stop, output, error, started)
     board = state.blackboard
     return Result(
         run_id=run_id,
@@ -198,17 +213,20 @@ async def _drive(
 
 
 async def _finish(
-    runnable: Runnable,
     ctx: StepContext,
+    record: RunRecord,
+    lease: Lease,
     stop: StopReason,
     output: Any,
     error: str | None,
     started: float,
-) -> RunRecord:
+) -> None:
+    """Record the run's end: the last events, the final record and the lease, at once."""
     state = ctx.state
     recorder = state.recorder
     redactor = recorder.redactor or default_redactor()
     state.usage.total.wall_time_s = time.time() - started
+    usage = state.usage.to_dict()
     ctx.emit(
         EventKind.RUN_END,
         started_at=started,
@@ -216,21 +234,18 @@ async def _finish(
             "stop_reason": str(stop),
             "error": error,
             "output": bound(_output_text(output) or ""),
-            "usage": state.usage.to_dict(),
+            "usage": usage,
         },
     )
-    await recorder.flush()
-    existing = await recorder.store.get_run(state.run_id)
-    record = existing or RunRecord(run_id=state.run_id, name=runnable.name, task="")
+    await recorder.settle()
     record.status = str(stop)
     record.ended_at = time.time()
     record.output = redactor.scrub(_output_text(output) or "") if output is not None else None
     record.error = redactor.scrub(error) if error else None
-    record.usage = state.usage.to_dict()
+    record.usage = usage
     record.model = ", ".join(sorted(state.models))
     record.offline = state.offline_only and bool(state.models)
-    await recorder.store.finish_run(record)
-    return record
+    await lease.finish(recorder.take(), record)
 
 
 def _start_of(events: list[Event], run_id: str) -> Event:
@@ -264,7 +279,7 @@ async def resume(
             raise ConfigError(f"run {record.run_id} already completed; fork it to run again")
         events = await store.events(record.run_id)
         start = _start_of(events, record.run_id)
-        opts.store, opts.run_id = store, record.run_id
+        opts.store, opts.run_id, opts.record = store, record.run_id, record
         opts.replay = ReplayLog(events=events, reexecute_on_divergence=reexecute)
         opts.resumed = {"previous_status": record.status, "reexecute": reexecute}
         _defaults_from(start, opts)

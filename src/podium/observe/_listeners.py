@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from podium.events import Event
@@ -41,4 +42,19 @@ def run_listeners(run_id: str) -> tuple[Callable[[Event], None], ...]:
         autoinstrument()
     from podium.observe._logging import event_logger
 
-    return (event_logger(run_id), *(factory(run_id) for factory in _factories))
+    factories = tuple(factory(run_id) for factory in _factories)
+    if _handled(logging.getLogger("podium.events")):
+        return (event_logger(run_id), *factories)
+    return factories  # nothing would receive the records: no per-event cost
+
+
+def _handled(logger: logging.Logger) -> bool:
+    """True when some handler other than a NullHandler would see this logger's records."""
+    node: logging.Logger | None = logger
+    while node is not None:
+        if any(not isinstance(h, logging.NullHandler) for h in node.handlers):
+            return True
+        if not node.propagate:
+            return False
+        node = node.parent
+    return False

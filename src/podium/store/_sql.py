@@ -330,3 +330,20 @@ class SqlStore(ABC):
     async def release_lease(self, run_id: str, owner: str) -> None:
         """Give up `owner`'s lease (nothing happens if someone else holds it)."""
         await self._write(Stmt(_RELEASE, [run_id, owner]))
+
+    async def create_run_leased(self, run: RunRecord, owner: str, ttl: float) -> bool:
+        """`create_run` and `acquire_lease` in one transaction (one round trip)."""
+        check_ttl(ttl)
+        return (
+            await self._write(
+                Stmt(_INSERT_RUN, run_row(run)), Stmt(_ACQUIRE, [run.run_id, owner, ttl])
+            )
+            == 1
+        )
+
+    async def end_run(self, events: Sequence[Event], run: RunRecord, owner: str) -> None:
+        """The last events, the final run record and the lease release, all or none."""
+        stmts = [Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True)] if events else []
+        await self._write(
+            *stmts, Stmt(_UPSERT_RUN, run_row(run)), Stmt(_RELEASE, [run.run_id, owner])
+        )

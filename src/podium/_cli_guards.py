@@ -45,7 +45,7 @@ def _usd(value: float, priced: bool = True) -> str:
 
 def _line(cost: Cost) -> str:
     return (
-        f"{cost.calls:,} model calls, {cost.input_tokens:,} input + "
+        f"{cost.calls:,} model call{'' if cost.calls == 1 else 's'}, {cost.input_tokens:,} input + "
         f"{cost.output_tokens:,} output tokens, {_usd(cost.usd)}"
     )
 

@@ -268,7 +268,7 @@ class GroupChatTeam(_Team):
     participants: list[AgentName] = Field(min_length=2)
     selector: SelectorSpec = ROUND_ROBIN
     max_rounds: AtLeastOne = 10
-    window: AtLeastOne | None = 6
+    window: AtLeastOne | Literal["auto"] | None = "auto"
     done_signal: str = Field(default="DONE", min_length=1)
     terminate: CallablePath | None = None
 

@@ -190,8 +190,8 @@ def estimate(
             )
     if budget is not None and budget.usd is not None and root.least.usd > budget.usd:
         notes.append(
-            f"the budget (${budget.usd:g}) is below the least this run costs "
-            f"(${root.least.usd:.4f}): it will stop with `budget`"
+            f"the budget (${budget.usd:g}) is below what even the least run costs "
+            f"(about ${root.least.usd:.6f}): it will stop with `budget`"
         )
     return Estimate(
         agents=rows,

@@ -182,6 +182,8 @@ class _At:
 
 
 class Walker:
+    """Visits a team once, filling per-agent rows; `run` returns the whole run's bounds."""
+
     def __init__(self, limits: Limits, inputs: Mapping[str, str], tool_result_tokens: int):
         self.limits = limits
         self.inputs = dict(inputs)

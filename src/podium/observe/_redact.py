@@ -11,7 +11,6 @@ Three sources of secrets:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -48,6 +47,20 @@ _SECRET_NAMES = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY)$
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 
 
+def _collect_strings(value: Any, out: list[str]) -> None:
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict or kind is list or kind is tuple:
+            _collect_strings(item, out)
+        elif isinstance(item, str):
+            out.append(str(item))
+        elif isinstance(item, dict | list | tuple):
+            _collect_strings(item, out)
+
+
 class Redactor:
     """Replaces secrets in text and in nested JSON-like values.
 
@@ -81,24 +94,16 @@ class Redactor:
         return self._regex is not None and self._maybe(text)
 
     def might_contain_obj(self, value: Any) -> bool:
-        """`might_contain` for a JSON-like value (walks its strings; hot path)."""
+        """`might_contain` for a JSON-like value (its strings, joined; a hot path)."""
         if self._regex is None:
             return False
         if self._user_patterns:
             return True
-        texts: list[str] = []
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            kind = type(item)
-            if kind is str:
-                texts.append(item)
-            elif kind is dict:
-                stack.extend(item.values())
-            elif kind is list or kind is tuple:
-                stack.extend(item)
-            elif isinstance(item, str | dict | list | tuple):  # subclasses: the slow way
-                texts.append(json.dumps(item, default=str))
+        if type(value) is str:
+            texts = [value]
+        else:
+            texts = []
+            _collect_strings(value, texts)
         joined = "\x00".join(texts)  # NUL never occurs inside a secret we look for
         return any(fragment in joined for fragment in self._literals)
 

@@ -63,7 +63,10 @@ class GroupChat(RunMixin):
             agent that picks the next speaker.
         max_rounds: messages at most.
         terminate: ``(messages) -> bool``; True ends the chat.
-        window: how many recent messages each speaker sees (None: all).
+        window: how many recent messages each speaker sees; ``"auto"`` (the
+            default) is the number of other participants, at least 2 — in a
+            round robin, exactly what was said since the speaker's last turn;
+            None shows everything.
         done_signal: a speaker ending its message with this ends the chat.
         name: the chat's name (its registry card when it is a worker).
         role: its capability card.
@@ -76,7 +79,7 @@ class GroupChat(RunMixin):
     selector: Selector = "round_robin"
     max_rounds: int = 10
     terminate: Callable[[Sequence[ChatMessage]], bool] | None = None
-    window: int | None = 6
+    window: int | Literal["auto"] | None = "auto"
     done_signal: str = "DONE"
     name: str = "group_chat"
     role: str = ""
@@ -89,8 +92,20 @@ class GroupChat(RunMixin):
             raise ConfigError(f"group chat {self.name}: needs at least two participants")
         if self.max_rounds < 1:
             raise ConfigError(f"group chat {self.name}: max_rounds must be at least 1")
-        if self.window is not None and self.window < 1:
-            raise ConfigError(f"group chat {self.name}: window must be at least 1 (or None)")
+        window = self.window
+        if window == "auto":
+            window = max(2, len(self.registry) - 1)
+        if window is not None and (not isinstance(window, int) or window < 1):
+            raise ConfigError(
+                f"group chat {self.name}: window must be at least 1, 'auto' or None, "
+                f"not {self.window!r}"
+            )
+        self._window: int | None = window
+
+    @property
+    def visible_window(self) -> int | None:
+        """How many recent messages a speaker sees (None: all), with "auto" resolved."""
+        return self._window
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Run the conversation; its output is the last message."""
@@ -148,7 +163,7 @@ class GroupChat(RunMixin):
         policy = ctx.state.loops
         if not policy.enabled or policy.stale_chat_rounds < 1:
             return stale
-        recent = messages[:-1] if self.window is None else messages[-self.window - 1 : -1]
+        recent = messages[:-1] if self._window is None else messages[-self._window - 1 : -1]
         new_entry = ctx.state.blackboard.writes != writes
         if new_entry or not near_duplicate(
             messages[-1].text, [m.text for m in recent], policy.similarity
@@ -187,7 +202,7 @@ class GroupChat(RunMixin):
     def _turn_task(
         self, task: Task, messages: list[ChatMessage], round_: int, ctx: StepContext
     ) -> Task:
-        visible = messages if self.window is None else messages[-self.window :]
+        visible = messages if self._window is None else messages[-self._window :]
         hidden = len(messages) - len(visible)
         if not messages:
             return task
@@ -201,7 +216,7 @@ class GroupChat(RunMixin):
                     "round": round_,
                     "hidden": hidden,
                     "shown": len(visible),
-                    "window": self.window,
+                    "window": self._window,
                 },
             )
         return Task(
@@ -246,7 +261,7 @@ class GroupChat(RunMixin):
                     f"{suggest(choice.speaker, names)}; choose one of {names}"
                 )
 
-        recent = messages if self.window is None else messages[-self.window :]
+        recent = messages if self._window is None else messages[-self._window :]
         prompt = Task(
             text=f"Choose who speaks next in the group chat on this task.\n\n## Task\n"
             f"{task.text}\n\n## Participants\n{self.registry.cards()}",

@@ -128,3 +128,12 @@ def test_agent_of_reads_the_system_prompt() -> None:
 
     request = ModelRequest(messages=(Message.system("You are zed, a helper."),))
     assert agent_of(request) == "zed"
+
+
+def test_default_window_is_what_was_said_since_the_speakers_last_turn() -> None:
+    three = GroupChat([numbered("a"), numbered("b"), numbered("c")])
+    assert three.visible_window == 2
+    five = GroupChat([numbered(n) for n in "abcde"])
+    assert five.visible_window == 4
+    assert GroupChat([numbered("a"), numbered("b")]).visible_window == 2
+    assert GroupChat([numbered("a"), numbered("b")], window=None).visible_window is None

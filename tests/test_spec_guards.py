@@ -357,3 +357,13 @@ def test_limits_and_checks_from_the_spec_apply_to_the_run(folder: Path) -> None:
     looping = simple("limits: {max_turns: 1}\n", 'agents:\n  a: {tools: ["os.path:isfile"]}\n')
     result = load_spec(write(folder, looping)).build().run_sync("go", store=MemoryStore())
     assert result.stop_reason is StopReason.MAX_TURNS
+
+
+def test_budget_usd_on_the_command_line_can_also_raise_a_spec_budget(tmp_path: Path) -> None:
+    free = run_json(write(tmp_path, PRICED.replace("{budget}", "")))
+    one_run = free["usage"]["total"]["cost_usd"]
+    tight = f"budget: {{usd: {one_run / 10}, min_output_tokens: 100}}"
+    path = write(tmp_path, PRICED.replace("{budget}", tight))
+    assert run_json(path)["stop_reason"] == "budget"
+    raised = run_json(path, "--budget-usd", str(one_run * 10))
+    assert raised["stop_reason"] == "completed"

@@ -102,6 +102,8 @@ async def _run_spec(
     async def fresh(
         team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
     ) -> Result:
+        if budget is not None:  # the command line's caps already include the spec's
+            team.budget = None
         result: Result = await team.run(
             text, store=store, inputs=inputs, listeners=listeners, meta=meta, budget=budget
         )

@@ -186,3 +186,14 @@ def test_property_recorded_cost_never_exceeds_the_cap(
     total = asyncio.run(spent(store, result.run_id))
     assert total <= cap + 1e-12
     assert result.stop_reason in (StopReason.COMPLETED, StopReason.BUDGET, StopReason.ERROR)
+
+
+async def test_answer_cut_at_the_budget_clamp_stops_with_budget_not_error() -> None:
+    chatty = Agent(
+        "chatty", max_tokens=4000, model=ScriptedModel(fn=lambda r: "z" * 40_000, price=PRICE)
+    )
+    store = MemoryStore()
+    result = await chatty.run("x", store=store, budget=Budget(usd=0.01))
+    assert result.stop_reason is StopReason.BUDGET
+    assert "remaining budget" in (result.error or "")
+    assert await spent(store, result.run_id) <= 0.01

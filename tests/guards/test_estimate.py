@@ -197,7 +197,7 @@ def estimate_json_for(agent: Agent) -> dict[str, Any]:
 def test_a_budget_below_the_least_says_the_run_will_stop() -> None:
     agent = Agent("a", model="openai:gpt-4o", instructions="x" * 4000)
     found = estimate(agent, "go", budget=Budget(usd=1e-7))
-    assert any("below the least" in n for n in found.notes)
+    assert any("below what even the least run costs" in n for n in found.notes)
 
 
 # --- patterns the examples do not cover -----------------------------------------------------

@@ -132,10 +132,13 @@ def _bounded(response: ModelResponse) -> ModelResponse:
 
 async def _call_model(
     ctx: StepContext, model: Model, request: ModelRequest, turn: int, sent: int, size: int
-) -> ModelResponse:
+) -> tuple[ModelResponse, bool]:
+    """One recorded model call; also says whether the budget clamped its max_tokens."""
     path = f"{ctx.path}/model#{turn}"
     reservation = _reserve(ctx, model, request, path)
-    if reservation is not None and reservation.max_tokens < request.max_tokens:
+    clamped = reservation is not None and reservation.max_tokens < request.max_tokens
+    if clamped:
+        assert reservation is not None
         request = replace(request, max_tokens=reservation.max_tokens)
     started = time.time()
     ctx.emit(
@@ -177,7 +180,7 @@ async def _call_model(
     answered_by = response.model if ":" in response.model else model.name
     ctx.state.add_usage(ctx.agent, answered_by, model.offline, response.usage)
     await ctx.state.recorder.flush()
-    return response
+    return response, clamped
 
 
 def _reserve(
@@ -194,8 +197,17 @@ def _reserve(
         ) from None
 
 
-def _final_text(response: ModelResponse, model: Model, ctx: StepContext) -> str:
+def _final_text(
+    response: ModelResponse, model: Model, ctx: StepContext, clamped: bool = False
+) -> str:
     provider, _, name = model.name.partition(":")
+    if response.finish_reason == "length" and clamped:
+        raise GuardStop(
+            StopReason.BUDGET,
+            "the answer was cut at the output tokens the remaining budget allowed",
+            path=ctx.path,
+            agent=ctx.agent,
+        )
     if response.finish_reason == "length":
         raise IncompleteResponse(
             f"agent {ctx.agent} (step {ctx.path}): the answer was cut at max_tokens; "
@@ -279,7 +291,7 @@ async def run_loop(
             output_name=options.output_type.__name__ if structured else None,
         )
         size += _prompt_bytes(messages[sent:])
-        response = await _call_model(ctx, model, request, turn, sent, size)
+        response, clamped = await _call_model(ctx, model, request, turn, sent, size)
         sent = len(messages)
         if response.tool_calls:
             messages.append(Message.assistant(bound(response.text), response.tool_calls))
@@ -299,7 +311,7 @@ async def run_loop(
                     f"{messages[-1].content}"
                 )
             continue
-        text = _final_text(response, model, ctx)
+        text = _final_text(response, model, ctx, clamped)
         if not structured:
             return text
         try:

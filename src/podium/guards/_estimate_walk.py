@@ -131,7 +131,7 @@ class _ChatShape(Protocol):
     participants: Sequence[Any]
     selector: Any
     max_rounds: int
-    window: int | None
+    visible_window: int | None
 
 
 @runtime_checkable
@@ -387,7 +387,8 @@ class Walker:
 
     def chat(self, r: _ChatShape, at: _At) -> _Node:
         rounds, members = r.max_rounds, list(r.participants)
-        visible = min(r.window or rounds, rounds - 1)
+        window = r.visible_window  # None: everything said so far
+        visible = rounds - 1 if window is None else min(window, rounds - 1)
         said = visible * (max((self.out(p) for p in members), default=0) + _LABEL)
         names = sum(len(p.name) + 2 for p in members)
         robin = r.selector == "round_robin"

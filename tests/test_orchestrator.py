@@ -358,8 +358,54 @@ class SlowStore(MemoryStore):
         await super().append(events)
 
 
-async def test_steps_are_durable_before_use_with_parallel_workers() -> None:
-    store = SlowStore()
+async def test_a_flush_whose_events_another_flush_took_waits_for_that_write() -> None:
+    # two workers answer in the same loop iteration: the first flush takes both
+    # steps' events; the second must not return before they are stored
+    store = OrderedSlowStore()
+    gaps: list[list[int]] = []
+
+    @tool
+    async def check(ctx: ToolContext) -> str:
+        """Look at the run log."""
+        seqs = [e.seq for e in await store.events(ctx.run_id)]
+        gaps.append(sorted(set(range(max(seqs) + 1)) - set(seqs)))
+        return "checked"
+
+    def checker(name: str) -> Agent:
+        return Agent(
+            name, tools=[check], model=ScriptedModel([call("check"), f"{name} done"], latency=0.02)
+        )
+
+    plan = plan_json(("t1", "a", ()), ("t2", "b", ()))
+    team = Orchestrator(
+        planner=Agent("planner", model=ScriptedModel([plan, "final"])),
+        workers=[checker("a"), checker("b")],
+    )
+    result = await team.run("go", store=store)
+    assert result.ok
+    assert gaps == [[], []]
+
+
+class OrderedSlowStore(MemoryStore):
+    """Slow writes that complete in call order (the promise SqliteStore makes)."""
+
+    ordered_appends = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._turn = asyncio.Lock()  # FIFO: appends finish in the order they were called
+
+    async def append(self, events: Sequence[Event]) -> None:
+        async with self._turn:
+            await asyncio.sleep(0.005 * len(events))
+            await super().append(events)
+
+
+@pytest.mark.parametrize("store_type", [SlowStore, OrderedSlowStore])
+async def test_steps_are_durable_before_use_with_parallel_workers(
+    store_type: type[MemoryStore],
+) -> None:
+    store = store_type()
     gaps: list[list[int]] = []
 
     @tool

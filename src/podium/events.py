@@ -15,6 +15,9 @@ __all__ = ["EVENT_VERSION", "Event", "EventKind"]
 
 EVENT_VERSION = 1
 
+# one encoder for every payload: json.dumps with options builds a new one per call
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
 
 class EventKind(StrEnum):
     """What an event records."""
@@ -128,7 +131,5 @@ class Event:
     def payload_json(self) -> str:
         """The payload as compact JSON text (computed once)."""
         if self._json is None:
-            self._json = json.dumps(
-                self.payload, ensure_ascii=False, separators=(",", ":"), default=str
-            )
+            self._json = _ENCODER.encode(self.payload)
         return self._json

@@ -12,6 +12,7 @@ from typing import Any
 
 from podium._engine._replay import ReplayLog
 from podium._engine._signals import GuardStop
+from podium.errors import StoreError
 from podium.events import Event, EventKind
 from podium.guards._budget import Budget, BudgetLedger
 from podium.guards._limits import Limits, LoopPolicy
@@ -162,8 +163,8 @@ class Recorder:
         """
         if self._pending:
             batch, self._pending = self._pending, []
-            if self._ordered:  # appends complete in call order: our own await suffices
-                await self.store.append(batch)
+            if self._ordered:
+                await self._append_ordered(batch)
                 return
             write = asyncio.ensure_future(self.store.append(batch))
             self._inflight.add(write)
@@ -175,6 +176,34 @@ class Recorder:
         await asyncio.wait(waiting)
         for written in waiting:
             written.result()  # raises the store's error, if any
+
+    async def _append_ordered(self, batch: list[Event]) -> None:
+        """Append with a plain await (no task): cheaper, and safe for ordered stores.
+
+        The store completes appends in call order, so when ours is done every
+        earlier one is too; flushes with nothing of their own wait on our marker.
+        """
+        marker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inflight.add(marker)
+        try:
+            await self.store.append(batch)
+        except Exception as exc:
+            marker.set_exception(exc)
+            raise
+        except BaseException:
+            marker.set_exception(
+                StoreError(
+                    "a step was cancelled while its events were being written; whether "
+                    "they were stored is unknown"
+                )
+            )
+            raise
+        else:
+            marker.set_result(None)
+        finally:
+            self._inflight.discard(marker)
+            if marker.done() and not marker.cancelled():
+                marker.exception()  # retrieved here, so an unawaited failure is not logged
 
 
 @dataclass(slots=True, kw_only=True)

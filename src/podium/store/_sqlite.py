@@ -166,9 +166,13 @@ class SqliteStore(SqlStore):
                         outcomes.extend(_transaction(conn, [_runner(stmts)]))
                     except Exception as one:
                         outcomes.append(self._write_error(one))
+        # one wake-up per event loop for the whole group, not one per write
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, int | Exception]]] = {}
         for (_, fut, loop), outcome in zip(work, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((fut, outcome))
+        for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
-                loop.call_soon_threadsafe(_settle, fut, outcome)
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _write_error(self, exc: Exception) -> StoreError:
         message = str(exc)
@@ -246,3 +250,8 @@ def _settle(fut: asyncio.Future[int], outcome: int | Exception) -> None:
         fut.set_exception(outcome)
     else:
         fut.set_result(outcome)
+
+
+def _settle_all(settled: list[tuple[Any, int | Exception]]) -> None:
+    for fut, outcome in settled:
+        _settle(fut, outcome)

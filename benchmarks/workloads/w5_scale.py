@@ -49,12 +49,6 @@ def _peak_mb() -> float:
     return peak
 
 
-def _id(i: int) -> str:
-    # Explicit ids: podium's default ids (ms clock + 20 random bits) collide when
-    # thousands of runs start in the same millisecond (UNIQUE constraint failed).
-    return f"bench{i:06d}"
-
-
 class _GcTimer:
     """Adds up the time the cyclic garbage collector runs (all generations)."""
 
@@ -85,13 +79,13 @@ async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
         store = MemoryStore() if store_kind == "memory" else SqliteStore(Path(tmp) / "w5.db")
         try:
             for i in range(3):  # warm up: imports, the store's writer thread
-                await agent.run(f"warm-up {i}", store=store, redactor=redactor, run_id=f"w{i}")
+                await agent.run(f"warm-up {i}", store=store, redactor=redactor)
             baseline = _status_mb("VmRSS")
             gc_timer = _GcTimer()
             started = time.perf_counter()
             results = await asyncio.gather(
                 *(
-                    agent.run(f"task {i}", store=store, redactor=redactor, run_id=_id(i))
+                    agent.run(f"task {i}", store=store, redactor=redactor)
                     for i in range(n)
                 )
             )

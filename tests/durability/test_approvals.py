@@ -250,3 +250,32 @@ async def test_pipeline_stage_gate_pauses_then_runs_or_stops() -> None:
         assert final.stop_reason is expected
         if approved:
             assert final.output == "published"
+
+
+async def test_spend_before_a_pause_counts_after_resume() -> None:
+    from podium import Budget
+    from podium.approvals import decide
+    from podium.testing import Price
+
+    price = Price(input=10.0, output=30.0)
+    model = ScriptedModel(
+        fn=lambda r: (
+            "ok" if any(m.role == "tool" for m in r.messages) else call("launch", target="moon")
+        ),
+        price=price,
+    )
+    agent = Agent("ops", tools=[launch], model=model)
+    store = MemoryStore()
+    paused = await agent.run("go", store=store, budget=Budget(usd=1.0))
+    assert paused.stop_reason is StopReason.WAITING_APPROVAL
+    first_cost = paused.usage.total.cost_usd
+    assert first_cost > 0
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+    )
+    await decide(store, paused.run_id, step, Approval(approved=True))
+    # the resumed run's budget still has the first call's spend on it: a cap just
+    # above that spend leaves no room for the second call
+    capped = await agent.resume(paused.run_id, store=store, budget=Budget(usd=first_cost * 1.05))
+    assert capped.stop_reason is StopReason.BUDGET
+    assert capped.usage.total.cost_usd == pytest.approx(first_cost)  # read back, not reset

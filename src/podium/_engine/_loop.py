@@ -93,12 +93,7 @@ def _prompt_bytes(messages: Sequence[Message]) -> int:
 async def _ask_model(
     ctx: StepContext, model: Model, request: ModelRequest, path: str, started: float
 ) -> ModelResponse:
-    """The recorded answer on replay, else a real call (failures are recorded)."""
-    replay = ctx.state.recorder.replay
-    if replay is not None:
-        recorded = replay.model(path, model.name, request)
-        if recorded is not None:
-            return recorded
+    """A real call; a failure is recorded before it is raised."""
     try:
         return await model.request(request)
     except ProviderError as exc:
@@ -135,7 +130,10 @@ async def _call_model(
 ) -> tuple[ModelResponse, bool]:
     """One recorded model call; also says whether the budget clamped its max_tokens."""
     path = f"{ctx.path}/model#{turn}"
-    reservation = _reserve(ctx, model, request, path)
+    replay = ctx.state.recorder.replay
+    recorded = replay.model(path, model.name, request) if replay is not None else None
+    # a recorded call was paid for already: its spend is counted, not reserved again
+    reservation = _reserve(ctx, model, request, path) if recorded is None else None
     clamped = reservation is not None and reservation.max_tokens < request.max_tokens
     if clamped:
         assert reservation is not None
@@ -155,13 +153,15 @@ async def _call_model(
         },
     )
     try:
-        response = _bounded(await _ask_model(ctx, model, request, path, started))
+        response = recorded or _bounded(await _ask_model(ctx, model, request, path, started))
     except BaseException:
         if reservation is not None:
             BudgetLedger.settle(reservation, None)
         raise
     if reservation is not None:
         BudgetLedger.settle(reservation, response.usage)
+    elif recorded is not None and ctx.ledger is not None:
+        ctx.ledger.count(response.usage)
     ctx.emit(
         EventKind.MODEL_RESPONSE,
         path=path,

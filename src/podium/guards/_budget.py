@@ -200,6 +200,13 @@ class BudgetLedger:
                 led.spent_tokens += usage.input_tokens + usage.output_tokens
                 led.calls += 1
 
+    def count(self, usage: Usage) -> None:
+        """Count a call made earlier (a resumed run replays it from its log)."""
+        for led in self._chain:
+            led.spent_usd += usage.cost_usd
+            led.spent_tokens += usage.input_tokens + usage.output_tokens
+            led.calls += 1
+
     def preload(self, *, usd: float, tokens: int, calls: int) -> None:
         """Count spend recorded earlier (a resumed run reads it from its log)."""
         self.spent_usd += usd

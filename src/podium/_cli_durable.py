@@ -55,28 +55,13 @@ def resume(
     store: StoreOpt = None,
 ) -> None:
     """Continue a paused or crashed run: recorded steps are not paid for again."""
-    full_id, spec, model, task = asyncio.run(_origin(store, run_id))
-
-    def starter(s: RunStore) -> Starter:
-        async def go(
-            team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
-        ) -> Result:
-            result: Result = await team.resume(
-                full_id, store=s, reexecute=reexecute, listeners=listeners
-            )
-            return result
-
-        return go
-
-    _execute(
-        spec,
-        task,
-        model=model,
-        inputs={},
-        store_url=store,
-        as_json=as_json,
-        start=starter,
-        skip_inputs=True,
+    _again(
+        store,
+        run_id,
+        as_json,
+        lambda team, rid, s, listeners: team.resume(
+            rid, store=s, reexecute=reexecute, listeners=listeners
+        ),
     )
 
 
@@ -90,13 +75,21 @@ def fork(
     store: StoreOpt = None,
 ) -> None:
     """Start a new run that reuses RUN's steps before --at and re-executes from there."""
+    _again(store, run_id, as_json, lambda team, rid, s, listeners: team.fork(rid, at, store=s))
+
+
+def _again(store: str | None, run_id: str, as_json: bool, call: Any) -> None:
+    """Rebuild RUN's team from its spec and continue (resume) or branch (fork) it.
+
+    `call(team, run_id, store, listeners)` starts the run.
+    """
     full_id, spec, model, task = asyncio.run(_origin(store, run_id))
 
     def starter(s: RunStore) -> Starter:
         async def go(
             team: Any, text: str, inputs: dict[str, str], listeners: tuple[Any, ...]
         ) -> Result:
-            result: Result = await team.fork(full_id, at, store=s)
+            result: Result = await call(team, full_id, s, listeners)
             return result
 
         return go

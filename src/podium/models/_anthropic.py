@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
-import os
 from typing import Any
 
-from podium.errors import ConfigError
 from podium.messages import Message, ToolCall
 from podium.models._base import FinishReason, ModelRequest, ModelResponse
 from podium.models._pricing import cost_of
 from podium.models._sdk_errors import to_provider_error
+from podium.models._sdk_model import SdkModel
 
 __all__ = ["AnthropicModel"]
 
@@ -27,16 +24,7 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-def _load_sdk() -> Any:
-    try:
-        return importlib.import_module("anthropic")
-    except ImportError:
-        raise ConfigError(
-            "the anthropic adapter needs the anthropic SDK: pip install 'podium[anthropic]'"
-        ) from None
-
-
-class AnthropicModel:
+class AnthropicModel(SdkModel):
     """A model served by the Anthropic Messages API.
 
     Structured output is left to the prompt (the engine puts the schema there), so
@@ -56,6 +44,11 @@ class AnthropicModel:
             nor a base URL.
     """
 
+    sdk_module = "anthropic"
+    client_class = "AsyncAnthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    url_env = "ANTHROPIC_BASE_URL"
+
     def __init__(
         self,
         *,
@@ -65,58 +58,9 @@ class AnthropicModel:
         timeout: float = 60.0,
         provider: str = "anthropic",
     ) -> None:
-        self._sdk = _load_sdk()
-        self._model = model
-        self._provider = provider
-        self._timeout = timeout
-        self._api_key = api_key or os.environ.get("ANTHROPIC_API_KEY") or None
-        self._base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
-        if self._api_key is None and self._base_url is None:
-            raise ConfigError(
-                f"{provider}:{model} needs an API key: set ANTHROPIC_API_KEY or pass api_key="
-            )
-        self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def name(self) -> str:
-        """``provider:model``, e.g. ``anthropic:claude-haiku-4-5``."""
-        return f"{self._provider}:{self._model}"
-
-    @property
-    def offline(self) -> bool:
-        """Always False: a real LLM answers."""
-        return False
-
-    def _get_client(self) -> Any:
-        # One client per event loop: its connection pool cannot outlive its loop.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = self._sdk.AsyncAnthropic(
-                # Always explicit, so the SDK never goes looking for credential files;
-                # a keyless compatible server ignores the placeholder.
-                api_key=self._api_key or "no-key",
-                base_url=self._base_url,
-                timeout=self._timeout,
-                max_retries=0,  # RetryingModel retries, with podium's policy
-            )
-            self._client_loop = loop
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client (a new one is made if the model is used again)."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            await client.close()
-
-    def __repr__(self) -> str:  # never shows the key
-        return f"AnthropicModel({self.name!r})"
-
-    async def __aenter__(self) -> AnthropicModel:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        super().__init__(
+            model=model, api_key=api_key, base_url=base_url, timeout=timeout, provider=provider
+        )
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Send one Messages API request.

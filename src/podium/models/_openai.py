@@ -6,18 +6,15 @@ llama.cpp server, LM Studio) via ``base_url``.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from podium.errors import ConfigError
 from podium.messages import Message, ToolCall
 from podium.models._base import FinishReason, ModelRequest, ModelResponse
 from podium.models._pricing import cost_of
 from podium.models._sdk_errors import to_provider_error
+from podium.models._sdk_model import SdkModel
 
 __all__ = ["OpenAIModel"]
 
@@ -32,16 +29,7 @@ _FINISH: dict[str, FinishReason] = {
 _OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 
 
-def _load_sdk() -> Any:
-    try:
-        return importlib.import_module("openai")
-    except ImportError:
-        raise ConfigError(
-            "the openai adapter needs the openai SDK: pip install 'podium[openai]'"
-        ) from None
-
-
-class OpenAIModel:
+class OpenAIModel(SdkModel):
     """A model served by the OpenAI Chat Completions API (or a compatible server).
 
     Args:
@@ -58,6 +46,12 @@ class OpenAIModel:
             nor a base URL.
     """
 
+    sdk_module = "openai"
+    client_class = "AsyncOpenAI"
+    key_env = "OPENAI_API_KEY"
+    url_env = "OPENAI_BASE_URL"
+    key_hint = " (or pass base_url= for a local OpenAI-compatible server)"
+
     def __init__(
         self,
         *,
@@ -67,17 +61,9 @@ class OpenAIModel:
         timeout: float = 60.0,
         provider: str = "openai",
     ) -> None:
-        self._sdk = _load_sdk()
-        self._model = model
-        self._provider = provider
-        self._timeout = timeout
-        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or None
-        self._base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        if self._api_key is None and self._base_url is None:
-            raise ConfigError(
-                f"{provider}:{model} needs an API key: set OPENAI_API_KEY or pass api_key= "
-                "(or pass base_url= for a local OpenAI-compatible server)"
-            )
+        super().__init__(
+            model=model, api_key=api_key, base_url=base_url, timeout=timeout, provider=provider
+        )
         # OpenAI itself rejects `max_tokens` for reasoning models (o-series, gpt-5);
         # compatible servers (Ollama, llama.cpp, older vLLM, LM Studio) widely know only
         # `max_tokens`. So: the new name for OpenAI's own hosts, the old one elsewhere.
@@ -87,48 +73,6 @@ class OpenAIModel:
             if host == _OPENAI_HOSTS[0] or host.endswith(_OPENAI_HOSTS[1])
             else "max_tokens"
         )
-        self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def name(self) -> str:
-        """``provider:model``, e.g. ``openai:gpt-4o-mini``."""
-        return f"{self._provider}:{self._model}"
-
-    @property
-    def offline(self) -> bool:
-        """Always False: a real LLM answers."""
-        return False
-
-    def _get_client(self) -> Any:
-        # An SDK client's connection pool belongs to one event loop; `run_sync` starts
-        # a new loop per run, so a model reused across runs needs a client per loop.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = self._sdk.AsyncOpenAI(
-                # The SDK insists on a key; local servers ignore this placeholder.
-                api_key=self._api_key or "no-key",
-                base_url=self._base_url,
-                timeout=self._timeout,
-                max_retries=0,  # RetryingModel retries, with podium's policy
-            )
-            self._client_loop = loop
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client (a new one is made if the model is used again)."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            await client.close()
-
-    def __repr__(self) -> str:  # never shows the key
-        return f"OpenAIModel({self.name!r})"
-
-    async def __aenter__(self) -> OpenAIModel:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Send one Chat Completions request.

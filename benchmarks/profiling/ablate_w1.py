@@ -17,11 +17,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import podium._engine._context as context
+import podium._engine._lease as lease
 import podium._engine._runner as runner
 from podium import MemoryStore, SqliteStore
 from podium.events import Event
@@ -45,9 +45,20 @@ def _no_emit(self: Any, kind: Any, *, path: str, parent: str, agent: str, **_: A
     )
 
 
-@contextlib.asynccontextmanager
-async def _no_lease(store: Any, run_id: str, ttl: float = 30.0) -> AsyncIterator[str]:
-    yield "nobody"
+class _NoLease(lease.Lease):
+    """Creates and finishes the run like `Lease`, but takes no lease and renews none."""
+
+    async def acquire(self, new_run: Any = None) -> None:
+        if new_run is not None:
+            await self.store.create_run(new_run)
+
+    async def finish(self, events: Any, run: Any) -> None:
+        if events:
+            await self.store.append(events)
+        await self.store.finish_run(run)
+
+    async def release(self) -> None:
+        return None
 
 
 VARIANTS: dict[str, tuple[Redactor | None, list[tuple[Any, str, Any]]]] = {
@@ -55,7 +66,7 @@ VARIANTS: dict[str, tuple[Redactor | None, list[tuple[Any, str, Any]]]] = {
     "no redaction": (Redactor(key_shapes=False), []),
     "no event_logger listener": (None, [(runner, "run_listeners", lambda run_id: ())]),
     "no event recording (emit stubbed)": (None, [(context.Recorder, "emit", _no_emit)]),
-    "no lease (hold_lease stubbed)": (None, [(runner, "hold_lease", _no_lease)]),
+    "no lease (Lease stubbed)": (None, [(runner, "Lease", _NoLease)]),
 }
 
 

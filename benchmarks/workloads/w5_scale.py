@@ -84,10 +84,7 @@ async def child(n: int, store_kind: str, redact: bool) -> dict[str, Any]:
             gc_timer = _GcTimer()
             started = time.perf_counter()
             results = await asyncio.gather(
-                *(
-                    agent.run(f"task {i}", store=store, redactor=redactor)
-                    for i in range(n)
-                )
+                *(agent.run(f"task {i}", store=store, redactor=redactor) for i in range(n))
             )
             wall = time.perf_counter() - started
             gc.callbacks.remove(gc_timer)

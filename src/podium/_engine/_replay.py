@@ -21,8 +21,17 @@ from podium.models._base import ModelRequest, ModelResponse, Usage
 
 __all__ = ["Decision", "ReplayLog", "request_hash"]
 
-#: Kinds that a resumed run always writes anew (they describe this attempt).
-_ALWAYS = frozenset({EventKind.RUN_START, EventKind.RUN_END, EventKind.RUN_RESUMED})
+#: Kinds that a resumed run always writes anew: they describe this attempt (a
+#: failure or stop that happens again is a new fact, not a duplicate).
+_ALWAYS = frozenset(
+    {
+        EventKind.RUN_START,
+        EventKind.RUN_END,
+        EventKind.RUN_RESUMED,
+        EventKind.GUARD_STOP,
+        EventKind.ERROR,
+    }
+)
 
 
 def request_hash(model: str, request: ModelRequest) -> str:

@@ -367,3 +367,21 @@ def test_budget_usd_on_the_command_line_can_also_raise_a_spec_budget(tmp_path: P
     assert run_json(path)["stop_reason"] == "budget"
     raised = run_json(path, "--budget-usd", str(one_run * 10))
     assert raised["stop_reason"] == "completed"
+
+
+def test_a_list_of_models_is_a_fallback_chain(folder: Path) -> None:
+    from podium.models import FallbackModel
+
+    spec = load_spec(
+        write(folder, simple("", "agents:\n  a: {model: [scripted:first, scripted:second]}\n"))
+    )
+    team = spec.build()
+    agent = team.stages[0]  # type: ignore[union-attr]
+    agent = getattr(agent, "runnable", agent)
+    assert isinstance(agent.model, FallbackModel)
+    assert [m.name for m in agent.model.models] == ["scripted:first", "scripted:second"]
+    assert team.run_sync("go", store=MemoryStore()).ok
+    exc, path = error(folder, simple("", "agents:\n  a: {model: [scripted:x, opnai:gpt-4o]}\n"))
+    assert str(exc).startswith(f"{path}:4:")
+    assert "item 1: unknown model 'opnai:gpt-4o' (did you mean 'openai:gpt-4o'?)" in str(exc)
+    assert exc.key == "agents.a.model"

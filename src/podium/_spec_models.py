@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from podium._spec_check import (
     AgentName,
     AtLeastOne,
     BlackboardKey,
-    ModelName,
     ModelPath,
     SpecModel,
+    check_model_name,
 )
 from podium._spec_guards import BudgetSpec, ToolRef
 
@@ -24,10 +24,27 @@ __all__ = ["AgentSpec", "Defaults", "InputSpec", "PriceSpec", "normalized"]
 Temperature = Annotated[float, Field(ge=0, le=2)]
 
 
+def _check_choice(value: str | list[str]) -> str | list[str]:
+    if isinstance(value, str):
+        return check_model_name(value)
+    if not value:
+        raise ValueError("give at least one model")
+    for index, name in enumerate(value):
+        try:
+            check_model_name(name)
+        except ValueError as exc:
+            raise ValueError(f"item {index}: {exc}") from None
+    return value
+
+
+#: one model, or a fallback chain tried in order (``[openai:gpt-4o, anthropic:...]``)
+ModelChoice = Annotated[str | list[str], AfterValidator(_check_choice)]
+
+
 class Defaults(SpecModel):
     """Settings applied to every agent that does not set its own."""
 
-    model: ModelName | None = None
+    model: ModelChoice | None = None
     max_tokens: AtLeastOne | None = None
     max_turns: AtLeastOne | None = None
     temperature: Temperature | None = None

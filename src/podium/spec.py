@@ -101,6 +101,8 @@ from podium._yaml import Document, YamlPath, dotted, read_text
 from podium.agent import Agent
 from podium.errors import ConfigError
 from podium.guards import Check
+from podium.models._base import Model
+from podium.models._fallback import FallbackModel
 from podium.models._pricing import set_price
 from podium.models._resolve import default_model_name
 from podium.registry import suggest
@@ -154,6 +156,13 @@ class _Builder:
 
     def loaded(self, path: YamlPath) -> Any:
         return self.objects[path]
+
+
+def _model(choice: str | list[str]) -> str | Model:
+    """A model string as it is; a list becomes a fallback chain (resolved now)."""
+    if isinstance(choice, str):
+        return choice
+    return choice[0] if len(choice) == 1 else FallbackModel(*choice)
 
 
 class TeamSpec(RunGuards):
@@ -269,7 +278,7 @@ class TeamSpec(RunGuards):
             name,
             role=spec.role,
             instructions=spec.instructions,
-            model=model or spec.model or defaults.model or default_model_name(),
+            model=_model(model or spec.model or defaults.model or default_model_name()),
             tools=(self._tools or {}).get(name, ()),
             output_type=output_type if output_type is not None else str,
             reads=spec.reads,

@@ -295,16 +295,15 @@ def _replannable(exc: BaseException) -> bool:
 
 async def _run_all(coros: list[Any]) -> None:
     """Run coroutines concurrently; on the first failure cancel the rest and raise it."""
+    if len(coros) == 1:  # nothing to overlap with: no task needed
+        await coros[0]
+        return
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
-        pending: set[asyncio.Future[Any]] = set(tasks)
-        while pending:
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
-            for fut in finished:
-                exc = fut.exception()
-                if exc is not None:
-                    raise exc
-    finally:
+        await asyncio.gather(*tasks)
+    except BaseException:
         for t in tasks:
             t.cancel()
+        # let the cancelled ones record how they ended before the error goes up
         await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -40,6 +40,7 @@ __all__ = [
     "ToolPath",
     "check_model_name",
     "first_error",
+    "use_short_form",
     "validation_error",
 ]
 
@@ -312,3 +313,16 @@ def validation_error(
 def first_error(errors: Iterable[SpecError]) -> SpecError | None:
     """The error written first in the file (errors without a position last), or None."""
     return min(errors, key=lambda e: (e.line is None, e.line or 0, e.column or 0), default=None)
+
+
+def use_short_form(data: Any, expected: str) -> Any:
+    """A bare name stands for ``{use: NAME}``; anything but a name or mapping is refused.
+
+    `expected` describes the accepted forms in the error message.
+    """
+    if isinstance(data, str):
+        return {"use": data}
+    if not isinstance(data, dict):
+        shown = "a list" if isinstance(data, list) else repr(data)
+        raise ValueError(f"{expected}, not {shown}")
+    return data

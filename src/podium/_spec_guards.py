@@ -20,6 +20,7 @@ from podium._spec_check import (
     Locator,
     SpecModel,
     ToolPath,
+    use_short_form,
 )
 from podium._yaml import YamlPath, dotted
 from podium.errors import SpecError
@@ -149,15 +150,13 @@ class ToolRef(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"use": data}
-        if not isinstance(data, dict):
-            shown = "a list" if isinstance(data, list) else repr(data)
-            raise ValueError(
+        return use_short_form(
+            data,
+            (
                 "a tool is an import path 'package.module:function' or a mapping "
-                f"{{use: 'package.module:function', approval: true}}, not {shown}"
-            )
-        return data
+                "{use: 'package.module:function', approval: true}"
+            ),
+        )
 
 
 class RunGuards(SpecModel):

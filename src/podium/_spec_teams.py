@@ -24,6 +24,7 @@ from podium._spec_check import (
     ReviewerName,
     SelectorName,
     SpecModel,
+    use_short_form,
 )
 from podium._spec_guards import BudgetSpec
 from podium._spec_imports import ImportKind
@@ -178,15 +179,13 @@ class StageSpec(SpecModel):
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"use": data}
-        if not isinstance(data, dict):
-            shown = "a list" if isinstance(data, list) else repr(data)
-            raise ValueError(
+        return use_short_form(
+            data,
+            (
                 "a stage is an agent or team name, or a mapping "
-                f"{{use: NAME, check: 'module:function'}}, not {shown}"
-            )
-        return data
+                "{use: NAME, check: 'module:function'}"
+            ),
+        )
 
     @model_validator(mode="after")
     def _timeout_needs_approval(self) -> StageSpec:

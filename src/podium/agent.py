@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._loop import LoopOptions, run_loop
 from podium._engine._runnable import RunMixin
 from podium._engine._signals import GuardStop, Transfer, mark_recorded
@@ -154,11 +154,11 @@ class Agent(RunMixin):
             raise
         finally:
             ctx.state.add_wall_time(self.name, time.time() - started)
-            text = output.model_dump_json() if hasattr(output, "model_dump_json") else output
+            text = as_text(output) if output is not None else ""
             ctx.emit(
                 EventKind.AGENT_END,
                 started_at=started,
-                payload={"status": status, "output": bound(str(text or ""), 4_000)},
+                payload={"status": status, "output": bound(text, 4_000)},
             )
 
     def _write_outputs(self, ctx: StepContext, output: Any, seen: dict[str, int]) -> None:

@@ -22,7 +22,16 @@ from podium.observe._redact import Redactor
 from podium.result import AgentUsage, RunUsage, StopReason
 from podium.store._base import RunStore
 
-__all__ = ["MAX_TEXT_CHARS", "Listener", "Recorder", "RunState", "StepContext", "Task", "bound"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "Listener",
+    "Recorder",
+    "RunState",
+    "StepContext",
+    "Task",
+    "as_text",
+    "bound",
+]
 
 #: Longest model output or tool result kept, in characters; longer text is cut
 #: and ends with an explicit marker, in the store and in the next prompt.
@@ -36,6 +45,13 @@ def bound(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[... truncated by podium: {len(text)} characters, first {limit} kept]"
+
+
+def as_text(value: Any) -> str:
+    """An output as text: JSON for pydantic models, ``str()`` for anything else."""
+    if hasattr(value, "model_dump_json"):
+        return str(value.model_dump_json())
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

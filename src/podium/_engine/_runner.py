@@ -9,7 +9,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from podium._engine._context import Listener, Recorder, RunState, StepContext, Task, bound
+from podium._engine._context import (
+    Listener,
+    Recorder,
+    RunState,
+    StepContext,
+    Task,
+    as_text,
+    bound,
+)
 from podium._engine._lease import DEFAULT_TTL, Lease
 from podium._engine._outcome import classify, record_failure, run_checks
 from podium._engine._replay import ReplayLog
@@ -67,14 +75,6 @@ class RunOptions:
     replay: ReplayLog | None = None
     resumed: dict[str, Any] | None = None
     record: RunRecord | None = None
-
-
-def _output_text(output: Any) -> str | None:
-    if output is None:
-        return None
-    if hasattr(output, "model_dump_json"):
-        return str(output.model_dump_json())
-    return str(output)
 
 
 async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: float | None) -> Any:
@@ -233,14 +233,14 @@ async def _finish(
         payload={
             "stop_reason": str(stop),
             "error": error,
-            "output": bound(_output_text(output) or ""),
+            "output": bound(as_text(output) if output is not None else ""),
             "usage": usage,
         },
     )
     await recorder.settle()
     record.status = str(stop)
     record.ended_at = time.time()
-    record.output = redactor.scrub(_output_text(output) or "") if output is not None else None
+    record.output = redactor.scrub(as_text(output)) if output is not None else None
     record.error = redactor.scrub(error) if error else None
     record.usage = usage
     record.model = ", ".join(sorted(state.models))

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._signals import GuardStop
 from podium.events import EventKind
 from podium.guards._budget import Budget
@@ -22,12 +22,6 @@ class TeamLike(Protocol):
     name: str
     role: str
     budget: Budget | None
-
-
-def _text(value: Any) -> str:
-    if hasattr(value, "model_dump_json"):
-        return str(value.model_dump_json())
-    return "" if value is None else str(value)
 
 
 async def run_team(
@@ -74,5 +68,8 @@ async def run_team(
         ctx.emit(
             EventKind.AGENT_END,
             started_at=started,
-            payload={"status": status, "output": bound(_text(output), 4_000)},
+            payload={
+                "status": status,
+                "output": bound(as_text(output) if output is not None else "", 4_000),
+            },
         )

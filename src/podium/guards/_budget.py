@@ -206,9 +206,3 @@ class BudgetLedger:
             led.spent_usd += usage.cost_usd
             led.spent_tokens += usage.input_tokens + usage.output_tokens
             led.calls += 1
-
-    def preload(self, *, usd: float, tokens: int, calls: int) -> None:
-        """Count spend recorded earlier (a resumed run reads it from its log)."""
-        self.spent_usd += usd
-        self.spent_tokens += tokens
-        self.calls += calls

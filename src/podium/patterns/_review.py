@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._loop import LoopOptions
 from podium.agent import Agent
 from podium.events import EventKind
@@ -36,10 +36,6 @@ class Review(BaseModel):
     reason: str = Field(description="what is wrong (or why it is right)")
 
 
-def _text(value: Any) -> str:
-    return str(value.model_dump_json()) if hasattr(value, "model_dump_json") else str(value)
-
-
 async def _by_agent(
     reviewer: Agent, sub: Subtask, output: Any, ctx: StepContext
 ) -> tuple[Verdict, str | None]:
@@ -47,7 +43,7 @@ async def _by_agent(
         Task(
             text=f"Review the result of subtask {sub.id} done by {sub.assignee}.\n\n"
             f"## Instructions it was given\n{sub.instructions}",
-            context=(("result to review", _text(output)),),
+            context=(("result to review", as_text(output)),),
         ),
         ctx,
         LoopOptions(output_type=Review, extra_system=_GUIDE),

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
@@ -140,9 +140,7 @@ class GroupChat(RunMixin):
                 )
             else:
                 output = await speaker.invoke(turn_task, round_ctx)
-            text = (
-                str(output.model_dump_json()) if hasattr(output, "model_dump_json") else str(output)
-            )
+            text = as_text(output)
             message = ChatMessage(round=round_, speaker=speaker.name, text=text)
             messages.append(message)
             round_ctx.emit(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
@@ -42,12 +42,6 @@ _AGGREGATOR_GUIDE = (
     "You write the team's final answer to the goal from the subtask results you are given. "
     "Use only those results; say so when they are insufficient."
 )
-
-
-def _as_text(value: Any) -> str:
-    if hasattr(value, "model_dump_json"):
-        return str(value.model_dump_json())
-    return str(value)
 
 
 @dataclass(eq=False)
@@ -200,7 +194,7 @@ class Orchestrator(RunMixin):
             for dep in sub.depends_on:
                 await done[dep].wait()
             context = tuple(
-                (f"{d} ({by_id[d].assignee})", _as_text(results[d])) for d in sub.depends_on
+                (f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in sub.depends_on
             )
             async with semaphore:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx)
@@ -248,7 +242,7 @@ class Orchestrator(RunMixin):
                     "id": sub.id,
                     "assignee": sub.assignee,
                     "attempt": attempt,
-                    "output": bound(_as_text(output)),
+                    "output": bound(as_text(output)),
                     "verdict": verdict.model_dump() if verdict else None,
                 },
             )
@@ -274,7 +268,7 @@ class Orchestrator(RunMixin):
     ) -> Any:
         agent = self.aggregator or self.planner
         context = tuple(
-            (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", _as_text(results[s.id]))
+            (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", as_text(results[s.id]))
             for s in plan.subtasks
         )
         return await agent.invoke(

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Any
 
-from podium._engine._context import StepContext, Task, bound
+from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._gates import gate
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
@@ -24,10 +24,6 @@ __all__ = ["Pipeline", "Stage", "StageCheck"]
 #: Looks at a stage's output; returns None when it is fine, else feedback that
 #: sends the work back to the stage (once).
 StageCheck = Callable[[Any], str | Awaitable[str | None] | None]
-
-
-def _text(value: Any) -> str:
-    return str(value.model_dump_json()) if hasattr(value, "model_dump_json") else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +104,7 @@ class Pipeline(RunMixin):
             stage_task = task
             if previous is not None and not getattr(stage.runnable, "reads", ()):
                 label = f"output of {self._stages[index - 1].label}"
-                stage_task = replace(task, context=(*task.context, (label, _text(previous))))
+                stage_task = replace(task, context=(*task.context, (label, as_text(previous))))
             previous = await self._run_stage(stage, index, stage_task, ctx)
         return previous
 
@@ -157,7 +153,7 @@ class Pipeline(RunMixin):
                     "attempt": attempt,
                     "check": "failed" if verdict else ("passed" if stage.check else "none"),
                     "feedback": verdict,
-                    "output": bound(_text(output)),
+                    "output": bound(as_text(output)),
                 },
             )
             if verdict is None:

@@ -51,6 +51,20 @@ def worker_responses(db: Path, run_id: str) -> int:
         return 0  # not created yet
 
 
+def kill_after(tmp: Path, db: Path, calls: Path, run_id: str, responses: int) -> None:
+    """Run the team in a child, SIGKILL it once `responses` worker answers are recorded,
+    and wait until its lease (1 s here) has expired."""
+    proc = launch(tmp, "run", str(db), str(calls), run_id)
+    deadline = time.monotonic() + 30
+    while worker_responses(db, run_id) < responses:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    time.sleep(1.2)
+
+
 def events(db: Path, run_id: str) -> list[tuple[int, str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(
@@ -66,20 +80,12 @@ def test_sigkill_then_resume_in_a_new_process_pays_no_recorded_call_twice(tmp_pa
     assert reference["stop_reason"] == "completed"
 
     db, calls = tmp_path / "runs.db", tmp_path / "calls.txt"
-    proc = launch(tmp_path, "run", str(db), str(calls), "crashy")
-    deadline = time.monotonic() + 30
-    while worker_responses(db, "crashy") < 2:  # the second worker's call is recorded
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
+    kill_after(tmp_path, db, calls, "crashy", 2)  # once the second worker's call is recorded
     recorded_before = collections.Counter(
         path.split("/")[1] for _, path, kind in events(db, "crashy") if kind == "model_response"
     )
     assert recorded_before["task[t1]"] == 1 and recorded_before["task[t2]"] == 1
 
-    time.sleep(1.2)  # the dead process's lease (1 s here) expires
     resumed = finish(launch(tmp_path, "resume", str(db), str(calls), "crashy"))
     assert resumed == reference  # same final output as the uninterrupted run
 
@@ -97,14 +103,7 @@ def test_sigkill_then_resume_in_a_new_process_pays_no_recorded_call_twice(tmp_pa
 @pytest.mark.slow
 def test_changed_instructions_on_resume_raise_replay_divergence(tmp_path: Path) -> None:
     db, calls = tmp_path / "runs.db", tmp_path / "calls.txt"
-    proc = launch(tmp_path, "run", str(db), str(calls), "div")
-    deadline = time.monotonic() + 30
-    while worker_responses(db, "div") < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
-    time.sleep(1.2)
+    kill_after(tmp_path, db, calls, "div", 1)
     changed = launch(tmp_path, "resume", str(db), str(calls), "div", "plan badly")
     _out, err = changed.communicate(timeout=60)
     assert changed.returncode != 0
@@ -131,14 +130,7 @@ def test_write_tool_runs_once_across_a_crash_between_effect_and_record(tmp_path:
 @pytest.mark.slow
 def test_two_concurrent_resumes_of_one_run_exactly_one_proceeds(tmp_path: Path) -> None:
     db, calls = tmp_path / "runs.db", tmp_path / "calls.txt"
-    proc = launch(tmp_path, "run", str(db), str(calls), "twice")
-    deadline = time.monotonic() + 30
-    while worker_responses(db, "twice") < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
-    time.sleep(1.2)
+    kill_after(tmp_path, db, calls, "twice", 1)
     first = launch(tmp_path, "resume", str(db), str(calls), "twice")
     second = launch(tmp_path, "resume", str(db), str(calls), "twice")
     outcomes = [(*p.communicate(timeout=60), p.returncode) for p in (first, second)]

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from wire_server import Reply, WireServer, error_body, openai_completion
+from wire_server import Clock, Reply, WireServer, error_body, no_sleep, openai_completion
 
 from podium.errors import CircuitOpen, ProviderError
 from podium.messages import Message
 from podium.models import CircuitBreaker, CircuitBreakerModel, CircuitState, RetryingModel
 from podium.models._base import ModelRequest
-from podium.models._circuit import endpoint_key, reset_shared_breakers
+from podium.models._circuit import endpoint_key
 from podium.models._openai import OpenAIModel
 from podium.models._resolve import resolve_model
 from podium.models._retry import RetryPolicy
@@ -22,27 +22,8 @@ KEY = "sk-test-openai-0123456789abcdef"
 HELLO = ModelRequest(messages=(Message.user("hi"),), max_tokens=20)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def no_sleep(seconds: float) -> None:
-    pass
-
-
 def fail(status: int) -> Reply:
     return Reply(status=status, body=error_body(f"status {status}"))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breakers() -> Iterator[None]:
-    reset_shared_breakers()
-    yield
-    reset_shared_breakers()
 
 
 @pytest.fixture

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from wire_server import Reply, WireServer, anthropic_message, error_body, openai_completion
+from wire_server import (
+    Clock,
+    Reply,
+    WireServer,
+    anthropic_message,
+    error_body,
+    no_sleep,
+    openai_completion,
+)
 
 from podium import Agent, EventKind, MemoryStore
 from podium.errors import AllModelsFailed, CircuitOpen, ConfigError, ProviderError
@@ -26,18 +34,6 @@ from podium.testing import ScriptedModel
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"
 HELLO = ModelRequest(messages=(Message.user("hi"),), max_tokens=20)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def no_sleep(seconds: float) -> None:
-    pass
 
 
 def fail(status: int, message: str = "upstream exploded") -> Reply:

@@ -202,3 +202,17 @@ def anthropic_message(
 def error_body(message: str, kind: str = "error") -> dict[str, Any]:
     """An error body in the shape both providers use."""
     return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+class Clock:
+    """A clock the tests move by hand (for breakers and cooldowns)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def no_sleep(seconds: float) -> None:
+    """A `sleep` for retry policies that does not wait."""

@@ -95,9 +95,8 @@ async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: flo
 
 def _context(runnable: Runnable, run_id: str, store: RunStore, opts: RunOptions) -> StepContext:
     budget = opts.budget if opts.budget is not None else getattr(runnable, "budget", None)
-    redactor = opts.redactor if opts.redactor is not None else default_redactor()
     recorder = Recorder(
-        store, run_id, (*opts.listeners, *run_listeners(run_id)), redactor, opts.replay
+        store, run_id, (*opts.listeners, *run_listeners(run_id)), opts.redactor, opts.replay
     )
     state = RunState(
         run_id=run_id,
@@ -123,13 +122,15 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
     opts = opts or RunOptions()
     if opts.max_concurrency < 1:  # a zero-slot semaphore would wait forever
         raise ConfigError(f"max_concurrency must be at least 1, not {opts.max_concurrency}")
+    if opts.redactor is None:  # looked up once per run; the recorder and the record share it
+        opts.redactor = default_redactor()
+    redactor = opts.redactor
     own_store = opts.store is None
     store = opts.store if opts.store is not None else open_store()
     try:
         run_id = opts.run_id or new_run_id()
         lease = Lease(store, run_id, opts.lease_ttl)
         if opts.replay is None:
-            redactor = opts.redactor if opts.redactor is not None else default_redactor()
             record = RunRecord(
                 run_id=run_id, name=runnable.name, task=redactor.scrub(task), created_at=time.time()
             )
@@ -224,7 +225,8 @@ async def _finish(
     """Record the run's end: the last events, the final record and the lease, at once."""
     state = ctx.state
     recorder = state.recorder
-    redactor = recorder.redactor or default_redactor()
+    redactor = recorder.redactor
+    assert redactor is not None  # `execute` always sets one
     state.usage.total.wall_time_s = time.time() - started
     usage = state.usage.to_dict()
     ctx.emit(

@@ -89,12 +89,8 @@ class Redactor:
         self._literals = tuple(literal) + (_FRAGMENTS if key_shapes else ())
         self._user_patterns = bool(list(patterns))
 
-    def might_contain(self, text: str) -> bool:
-        """A fast test: False means `text` certainly holds no secret."""
-        return self._regex is not None and self._maybe(text)
-
     def might_contain_obj(self, value: Any) -> bool:
-        """`might_contain` for a JSON-like value (its strings, joined; a hot path)."""
+        """A fast test: False means no string in `value` holds a secret (a hot path)."""
         if self._regex is None:
             return False
         if self._user_patterns:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from podium.errors import ConfigError
 from podium.messages import ToolSpec
@@ -215,8 +215,3 @@ def tool(
         return _build(f, **options)  # type: ignore[arg-type]
 
     return decorate
-
-
-def is_validation_error(exc: BaseException) -> bool:
-    """True for pydantic validation errors (kept here so callers need not import pydantic)."""
-    return isinstance(exc, ValidationError)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -125,9 +126,7 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
     if opts.redactor is None:  # looked up once per run; the recorder and the record share it
         opts.redactor = default_redactor()
     redactor = opts.redactor
-    own_store = opts.store is None
-    store = opts.store if opts.store is not None else open_store()
-    try:
+    async with _store_of(opts) as store:
         run_id = opts.run_id or new_run_id()
         lease = Lease(store, run_id, opts.lease_ttl)
         if opts.replay is None:
@@ -136,18 +135,12 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
             )
             await lease.acquire(record)
         else:
-            found = opts.record or await store.get_run(run_id)
-            if found is None:
-                raise ConfigError(f"no run {run_id!r} in the store")
-            record = found
+            record = opts.record or await _record(store, run_id)
             await lease.acquire()
         try:
             return await _drive(runnable, task, record, store, opts, lease)
         finally:
             await lease.release()
-    finally:
-        if own_store:
-            await store.close()
 
 
 async def _drive(
@@ -257,6 +250,33 @@ def _start_of(events: list[Event], run_id: str) -> Event:
     raise ConfigError(f"run {run_id} has no run_start event; it cannot be resumed")
 
 
+@contextlib.asynccontextmanager
+async def _store_of(opts: RunOptions) -> AsyncIterator[RunStore]:
+    """The run's store: the one given, or the default one, closed afterwards."""
+    if opts.store is not None:
+        yield opts.store
+        return
+    store = open_store()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _record(store: RunStore, run_id: str) -> RunRecord:
+    """A recorded run (ConfigError if there is no such run)."""
+    record = await store.get_run(run_id)
+    if record is None:
+        raise ConfigError(f"no run {run_id!r} in the store")
+    return record
+
+
+async def _load(store: RunStore, run_id: str) -> tuple[RunRecord, list[Event]]:
+    """A recorded run and its events."""
+    record = await _record(store, run_id)
+    return record, await store.events(record.run_id)
+
+
 async def resume(
     runnable: Runnable, run_id: str, *, reexecute: bool = False, opts: RunOptions | None = None
 ) -> Result:
@@ -271,24 +291,16 @@ async def resume(
             run's original ones (spend so far is read back from the log).
     """
     opts = opts or RunOptions()
-    own_store = opts.store is None
-    store = opts.store if opts.store is not None else open_store()
-    try:
-        record = await store.get_run(run_id)
-        if record is None:
-            raise ConfigError(f"no run {run_id!r} in the store")
+    async with _store_of(opts) as store:
+        record, events = await _load(store, run_id)
         if record.status == StopReason.COMPLETED:
             raise ConfigError(f"run {record.run_id} already completed; fork it to run again")
-        events = await store.events(record.run_id)
         start = _start_of(events, record.run_id)
         opts.store, opts.run_id, opts.record = store, record.run_id, record
         opts.replay = ReplayLog(events=events, reexecute_on_divergence=reexecute)
         opts.resumed = {"previous_status": record.status, "reexecute": reexecute}
         _defaults_from(start, opts)
         return await execute(runnable, str(start.payload.get("task", "")), opts)
-    finally:
-        if own_store:
-            await store.close()
 
 
 def _defaults_from(start: Event, opts: RunOptions) -> None:
@@ -309,13 +321,8 @@ async def fork(
     fixing a bad step.
     """
     opts = opts or RunOptions()
-    own_store = opts.store is None
-    store = opts.store if opts.store is not None else open_store()
-    try:
-        record = await store.get_run(run_id)
-        if record is None:
-            raise ConfigError(f"no run {run_id!r} in the store")
-        events = await store.events(record.run_id)
+    async with _store_of(opts) as store:
+        record, events = await _load(store, run_id)
         cut = next(
             (i for i, e in enumerate(events) if e.path == at or e.path.startswith(at + "/")), None
         )
@@ -331,16 +338,14 @@ async def fork(
         ]
         for seq, e in enumerate(copied):
             e.seq = seq
-        await store.create_run(
-            RunRecord(run_id=new_id, name=record.name, task=record.task, created_at=time.time())
+        forked = RunRecord(
+            run_id=new_id, name=record.name, task=record.task, created_at=time.time()
         )
+        await store.create_run(forked)
         await store.append(copied)
         start = _start_of(copied, record.run_id)
-        opts.store, opts.run_id = store, new_id
+        opts.store, opts.run_id, opts.record = store, new_id, forked
         opts.replay = ReplayLog(events=copied)
         opts.resumed = {"forked_from": record.run_id, "at": at}
         _defaults_from(start, opts)
         return await execute(runnable, str(start.payload.get("task", "")), opts)
-    finally:
-        if own_store:
-            await store.close()

@@ -76,7 +76,7 @@ def test_trace_json_sums_to_run_totals(demo: tuple[str, dict[str, Any]]) -> None
 def test_trace_json_costs_sum_for_a_priced_parallel_team(tmp_path: Path) -> None:
     plan = plan_json(("t1", "w1", "fast part", ()), ("t2", "w2", "slow part", ()))
     lead = ScriptedModel([plan, "the answer"], name="scripted:priced", price=PRICE)
-    fast = ScriptedModel(["fast result"], name="scripted:priced", price=PRICE)
+    fast = ScriptedModel(["fast result"], name="scripted:priced", price=PRICE, latency=0.01)
     slow = ScriptedModel(["slow result"], name="scripted:priced", price=PRICE, latency=0.2)
     team = Orchestrator(
         planner=Agent("lead", model=lead),

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from store_kit import event, pg_admin, record
 
-from podium import StoreError
+from podium import Agent, StopReason, StoreError
+from podium.events import Event
 from podium.store import SqliteStore, open_store
 from podium.store._postgres import PostgresStore
+from podium.testing import ScriptedModel
 
 
 def _lock(path: Path) -> sqlite3.Connection:
@@ -132,3 +135,47 @@ async def test_open_store_selects_postgres_by_url(
     finally:
         await store.close()
     assert isinstance(open_store("postgres://u@h/db"), PostgresStore)
+
+
+async def test_sqlite_append_nowait_keeps_call_order_with_append(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "p.db")
+    try:
+        await store.create_run(record("r1"))
+        first = store.append_nowait([event("r1", 0, text="a"), event("r1", 1, text="b")])
+        assert first is not None
+        await store.append([event("r1", 2, text="c")])  # queued behind the first
+        assert first.done() and first.exception() is None
+        assert [e.payload["text"] for e in await store.events("r1")] == ["a", "b", "c"]
+    finally:
+        await store.close()
+
+
+class _LosesOneBatch(SqliteStore):
+    """Its first write handed over without waiting fails, as a failed commit would."""
+
+    failed = False
+
+    def append_nowait(self, events: Sequence[Event]) -> asyncio.Future[int] | None:
+        if self.failed:
+            return super().append_nowait(events)
+        self.failed = True
+        lost: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        lost.set_exception(StoreError("run store: write failed: disk I/O error"))
+        return lost
+
+
+async def test_a_run_whose_model_events_were_not_stored_ends_with_the_store_error(
+    tmp_path: Path,
+) -> None:
+    """Model events go to the store without waiting; a failed write still fails the run."""
+    store = _LosesOneBatch(tmp_path / "p.db")
+    agent = Agent("solo", model=ScriptedModel(["the answer"]))
+    try:
+        result = await agent.run("hello", store=store)
+        assert result.stop_reason is StopReason.ERROR and result.output is None
+        assert "disk I/O error" in (result.error or "")
+        recorded = await store.get_run(result.run_id)
+        assert recorded is not None and recorded.status == "error"
+        assert "disk I/O error" in (recorded.error or "")
+    finally:
+        await store.close()

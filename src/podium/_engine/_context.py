@@ -73,22 +73,39 @@ class Task:
     feedback: str = ""
 
 
+def _implementer(store: RunStore) -> type:
+    """The class whose `append` the store uses."""
+    for cls in type(store).__mro__:
+        if "append" in cls.__dict__:
+            return cls
+    return type(store)
+
+
 def _ordered_appends(store: RunStore) -> bool:
     """True when the class that implements `append` promises ordered appends.
 
     A subclass that overrides `append` (say, to add a delay) loses the promise.
     """
-    for cls in type(store).__mro__:
-        if "append" in cls.__dict__:
-            return bool(cls.__dict__.get("ordered_appends", False))
-    return False
+    return bool(_implementer(store).__dict__.get("ordered_appends", False))
+
+
+def _append_nowait(store: RunStore) -> Callable[[list[Event]], asyncio.Future[Any] | None] | None:
+    """The store's `append_nowait`, when the class that implements `append` has one."""
+    cls = _implementer(store)
+    if not cls.__dict__.get("ordered_appends", False) or "append_nowait" not in cls.__dict__:
+        return None
+    return getattr(store, "append_nowait", None)
 
 
 class Recorder:
     """Numbers events, tells listeners, and writes them to the store in batches.
 
-    `emit` is cheap and synchronous; `flush` makes everything emitted so far
-    durable. The engine flushes before it uses a model or tool result.
+    `emit` is cheap and synchronous. `write_soon` hands the events emitted so
+    far to the store without waiting (stores with ordered appends only), and
+    `flush` returns once they are durable. The engine writes soon after every
+    model call and flushes before anything leaves the run: a tool with side
+    effects, an approval or question, the run's end. An ordered store commits
+    in call order, so a crash leaves a prefix of the log, which resumes.
     """
 
     def __init__(
@@ -106,10 +123,12 @@ class Recorder:
         self.replay = replay
         self._seq = replay.next_seq if replay is not None else 0
         self._pending: list[Event] = []
-        self._inflight: set[asyncio.Future[None]] = set()
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._failure: BaseException | None = None
         # stores whose appends complete in the order they were called (and are not
         # lost if the caller is cancelled) take a fast path in `flush`
         self._ordered = _ordered_appends(store)
+        self._nowait = _append_nowait(store)
 
     def emit(
         self,
@@ -163,13 +182,49 @@ class Recorder:
         batch, self._pending = self._pending, []
         return batch
 
+    def write_soon(self) -> bool:
+        """Hand the pending events to the store without waiting for them to be durable.
+
+        Returns False (keeping them pending) when the store cannot take them so;
+        then only `flush` writes them.
+        """
+        if not self._pending:
+            return True
+        if self._nowait is None:
+            return False
+        written = self._nowait(self._pending)
+        if written is None:
+            return False
+        self._pending = []
+        if written.done():
+            written.result()  # the store's error, if any, surfaces here
+        else:
+            self._inflight.add(written)
+            written.add_done_callback(self._written)
+        return True
+
+    def _written(self, write: asyncio.Future[Any]) -> None:
+        """A write handed over by `write_soon` or `flush` ended (called once per write)."""
+        if write not in self._inflight:
+            return
+        self._inflight.discard(write)
+        if not write.cancelled() and write.exception() is not None and self._failure is None:
+            self._failure = write.exception()  # raised by the next flush or settle
+
     async def settle(self) -> None:
-        """Wait for appends already in flight (not for pending events)."""
+        """Wait for appends already in flight (not for pending events).
+
+        Raises the store's error if one of them failed.
+        """
         if self._inflight:
             waiting = set(self._inflight)
+            # wait(), not gather(): a cancelled step must not cancel others' writes
             await asyncio.wait(waiting)
-            for written in waiting:
-                written.result()
+            for write in waiting:
+                self._written(write)
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     async def flush(self) -> None:
         """Write every pending event; returns once everything emitted so far is durable.
@@ -177,21 +232,15 @@ class Recorder:
         Parallel steps share this recorder, so a batch may hold another step's
         events: flush waits for every append in flight, not only its own.
         """
-        if self._pending:
+        if self._pending and not self.write_soon():
             batch, self._pending = self._pending, []
             if self._ordered:
                 await self._append_ordered(batch)
-                return
-            write = asyncio.ensure_future(self.store.append(batch))
-            self._inflight.add(write)
-            write.add_done_callback(self._inflight.discard)
-        if not self._inflight:
-            return
-        waiting = set(self._inflight)
-        # wait(), not gather(): a cancelled step must not cancel others' writes
-        await asyncio.wait(waiting)
-        for written in waiting:
-            written.result()  # raises the store's error, if any
+            else:
+                write = asyncio.ensure_future(self.store.append(batch))
+                self._inflight.add(write)
+                write.add_done_callback(self._written)
+        await self.settle()
 
     async def _append_ordered(self, batch: list[Event]) -> None:
         """Append with a plain await (no task): cheaper, and safe for ordered stores.

@@ -179,7 +179,11 @@ async def _call_model(
     )
     answered_by = response.model if ":" in response.model else model.name
     ctx.state.add_usage(ctx.agent, answered_by, model.offline, response.usage)
-    await ctx.state.recorder.flush()
+    # on its way to the store now; durable before anything leaves the run (a tool
+    # with side effects, an approval, the run's end flush first)
+    recorder = ctx.state.recorder
+    if not recorder.write_soon():
+        await recorder.flush()
     return response, clamped
 
 

@@ -193,7 +193,7 @@ async def _drive(
     except Exception as exc:  # every failure is recorded and returned, never lost
         stop, error = classify(exc)
         record_failure(ctx, exc)
-    await _finish(ctx, record, lease, stop, output, error, started)
+    stop = await _finish(ctx, record, lease, stop, output, error, started)
     board = state.blackboard
     return Result(
         run_id=run_id,
@@ -214,12 +214,25 @@ async def _finish(
     output: Any,
     error: str | None,
     started: float,
-) -> None:
-    """Record the run's end: the last events, the final record and the lease, at once."""
+) -> StopReason:
+    """Record the run's end: the last events, the final record and the lease, at once.
+
+    Returns the stop reason, which becomes ``error`` when earlier events could not
+    be stored.
+    """
     state = ctx.state
     recorder = state.recorder
     redactor = recorder.redactor
     assert redactor is not None  # `execute` always sets one
+    try:
+        await recorder.settle()  # writes handed over without waiting: all made it?
+    except Exception as exc:
+        if stop is StopReason.COMPLETED:
+            stop, error = classify(exc)
+            output = None
+        else:
+            error = f"{error}; some of its events could not be stored either: {exc}"
+        record_failure(ctx, exc)
     state.usage.total.wall_time_s = time.time() - started
     usage = state.usage.to_dict()
     ctx.emit(
@@ -232,7 +245,6 @@ async def _finish(
             "usage": usage,
         },
     )
-    await recorder.settle()
     record.status = str(stop)
     record.ended_at = time.time()
     record.output = redactor.scrub(as_text(output)) if output is not None else None
@@ -241,6 +253,7 @@ async def _finish(
     record.model = ", ".join(sorted(state.models))
     record.offline = state.offline_only and bool(state.models)
     await lease.finish(recorder.take(), record)
+    return stop
 
 
 def _start_of(events: list[Event], run_id: str) -> Event:

@@ -47,18 +47,8 @@ _SECRET_NAMES = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY)$
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 
 
-def _collect_strings(value: Any, out: list[str]) -> None:
-    items = value.values() if isinstance(value, dict) else value
-    for item in items:
-        kind = type(item)
-        if kind is str:
-            out.append(item)
-        elif kind is dict or kind is list or kind is tuple:
-            _collect_strings(item, out)
-        elif isinstance(item, str):
-            out.append(str(item))
-        elif isinstance(item, dict | list | tuple):
-            _collect_strings(item, out)
+#: Clean texts remembered per redactor, in characters, before the memory is cleared.
+_CLEAN_MEMORY_CHARS = 4_000_000
 
 
 class Redactor:
@@ -88,6 +78,11 @@ class Redactor:
         # fixed prefixes; the full expression runs only on text that might match.
         self._literals = tuple(literal) + (_FRAGMENTS if key_shapes else ())
         self._user_patterns = bool(list(patterns))
+        # texts already found clean: the same output reaches several events (the
+        # model's answer, the agent's end, the blackboard, the next prompt), and
+        # system prompts repeat on every call; each is scanned once
+        self._clean: dict[str, None] = {}
+        self._clean_chars = 0
 
     def might_contain_obj(self, value: Any) -> bool:
         """A fast test: False means no string in `value` holds a secret (a hot path)."""
@@ -96,11 +91,37 @@ class Redactor:
         if self._user_patterns:
             return True
         if type(value) is str:
-            texts = [value]
-        else:
-            texts = []
-            _collect_strings(value, texts)
-        return self._maybe("\x00".join(texts))  # NUL never occurs inside a secret
+            return self._maybe_new(value)
+        return self._walk(value)
+
+    def _walk(self, value: Any) -> bool:
+        for item in value.values() if isinstance(value, dict) else value:
+            kind = type(item)
+            if kind is str:
+                if self._maybe_new(item):
+                    return True
+            elif kind is dict or kind is list or kind is tuple:
+                if self._walk(item):
+                    return True
+            elif isinstance(item, str):
+                if self._maybe_new(str(item)):
+                    return True
+            elif isinstance(item, dict | list | tuple) and self._walk(item):
+                return True
+        return False
+
+    def _maybe_new(self, text: str) -> bool:
+        """`_maybe`, remembering clean texts so that each is scanned once."""
+        if len(text) < 3 or text in self._clean:  # every fragment is 3+ characters
+            return False
+        if self._maybe(text):
+            return True
+        if self._clean_chars > _CLEAN_MEMORY_CHARS:
+            self._clean.clear()
+            self._clean_chars = 0
+        self._clean[text] = None
+        self._clean_chars += len(text)
+        return False
 
     def _maybe(self, text: str) -> bool:
         if self._user_patterns:

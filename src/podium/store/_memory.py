@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections.abc import Sequence
@@ -39,6 +40,20 @@ class MemoryStore:
 
     async def append(self, events: Sequence[Event]) -> None:
         """Append events, all or none."""
+        self._append(events)
+
+    def append_nowait(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """`append`, done at once; the returned future holds the outcome."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._append(events)
+        except StoreError as exc:
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+        return done
+
+    def _append(self, events: Sequence[Event]) -> None:
         keys = [(e.run_id, e.seq) for e in events]
         taken = [k for k in keys if k[1] in self._events.get(k[0], {})]
         if taken or len(set(keys)) != len(keys):

@@ -18,7 +18,7 @@ from podium.errors import StoreError
 from podium.events import Event, EventKind
 from podium.store._base import RunRecord, check_ttl
 
-__all__ = ["POSTGRES", "SCHEMA_VERSION", "SQLITE", "Dialect", "SqlStore", "Stmt"]
+__all__ = ["POSTGRES", "SCHEMA_VERSION", "SQLITE", "Dialect", "SqlStore", "Stmt", "append_stmt"]
 
 #: Migrations, in order: step ``i`` takes a database from version ``i`` to ``i + 1``.
 #: A released step is never edited; a schema change is a new step at the end.
@@ -240,6 +240,11 @@ def event_row(e: Event) -> tuple[Any, ...]:
     )
 
 
+def append_stmt(events: Sequence[Event]) -> Stmt:
+    """The statement that inserts `events`."""
+    return Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True)
+
+
 def event_from_row(r: Sequence[Any]) -> Event:
     """The event of an `events` row."""
     return Event(
@@ -283,7 +288,7 @@ class SqlStore(ABC):
     async def append(self, events: Sequence[Event]) -> None:
         """Append events durably, all or none."""
         if events:
-            await self._write(Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True))
+            await self._write(append_stmt(events))
 
     async def finish_run(self, run: RunRecord) -> None:
         """Store the final state of `run`."""
@@ -343,7 +348,7 @@ class SqlStore(ABC):
 
     async def end_run(self, events: Sequence[Event], run: RunRecord, owner: str) -> None:
         """The last events, the final run record and the lease release, all or none."""
-        stmts = [Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True)] if events else []
+        stmts = [append_stmt(events)] if events else []
         await self._write(
             *stmts, Stmt(_UPSERT_RUN, run_row(run)), Stmt(_RELEASE, [run.run_id, owner])
         )

@@ -27,6 +27,7 @@ from podium.store._sql import (
     SQLITE,
     SqlStore,
     Stmt,
+    append_stmt,
     migration_steps,
 )
 
@@ -56,6 +57,18 @@ class SqliteStore(SqlStore):
     async def append(self, events: Sequence[Event]) -> None:
         """Append events durably, all or none (queued in call order, then committed)."""
         await super().append(events)
+
+    def append_nowait(self, events: Sequence[Event]) -> asyncio.Future[int] | None:
+        """Queue an `append` behind every write queued so far, without waiting.
+
+        The returned future is done once the events are committed (or holds the
+        error). None when the store is not open yet: then use `append`.
+        """
+        if self._writer is None or not events:
+            return None
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.put(((append_stmt(events),), fut, fut.get_loop()))
+        return fut
 
     dialect = SQLITE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -73,28 +74,27 @@ class Task:
     feedback: str = ""
 
 
-def _implementer(store: RunStore) -> type:
-    """The class whose `append` the store uses."""
-    for cls in type(store).__mro__:
+@functools.cache
+def _append_traits(store_type: type) -> tuple[bool, bool]:
+    """(ordered appends, has append_nowait), as promised by the class implementing `append`.
+
+    A subclass that overrides `append` (say, to add a delay) loses the promises.
+    """
+    for cls in store_type.__mro__:
         if "append" in cls.__dict__:
-            return cls
-    return type(store)
+            ordered = bool(cls.__dict__.get("ordered_appends", False))
+            return ordered, ordered and "append_nowait" in cls.__dict__
+    return False, False
 
 
 def _ordered_appends(store: RunStore) -> bool:
-    """True when the class that implements `append` promises ordered appends.
-
-    A subclass that overrides `append` (say, to add a delay) loses the promise.
-    """
-    return bool(_implementer(store).__dict__.get("ordered_appends", False))
+    """True when the class that implements `append` promises ordered appends."""
+    return _append_traits(type(store))[0]
 
 
 def _append_nowait(store: RunStore) -> Callable[[list[Event]], asyncio.Future[Any] | None] | None:
     """The store's `append_nowait`, when the class that implements `append` has one."""
-    cls = _implementer(store)
-    if not cls.__dict__.get("ordered_appends", False) or "append_nowait" not in cls.__dict__:
-        return None
-    return getattr(store, "append_nowait", None)
+    return getattr(store, "append_nowait", None) if _append_traits(type(store))[1] else None
 
 
 class Recorder:
@@ -341,7 +341,14 @@ class StepContext:
 
     def as_agent(self, agent: str) -> StepContext:
         """The same step, owned by `agent`."""
-        return dc_replace(self, agent=agent)
+        return StepContext(
+            state=self.state,
+            path=self.path,
+            parent=self.parent,
+            agent=agent,
+            depth=self.depth,
+            ledger=self.ledger,
+        )
 
     def scoped(self, owner: object, budget: Budget | None) -> StepContext:
         """This context with `owner`'s own budget share (if it has one) in force."""

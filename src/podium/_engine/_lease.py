@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
+import secrets
 import socket
-import uuid
 from collections.abc import Sequence
 
 from podium.errors import RunBusy
@@ -19,6 +20,19 @@ __all__ = ["DEFAULT_TTL", "Lease"]
 DEFAULT_TTL = float(os.environ.get("PODIUM_LEASE_TTL", "30"))
 
 _HOST = socket.gethostname()
+_owners: tuple[int, str, itertools.count[int]] | None = None
+
+
+def _new_owner() -> str:
+    """A lease owner unique to this lease: host, process, a per-process nonce, a counter.
+
+    The nonce tells a restarted process with a reused pid from its predecessor.
+    """
+    global _owners
+    pid = os.getpid()
+    if _owners is None or _owners[0] != pid:  # first lease, or a forked child
+        _owners = (pid, f"{_HOST}:{pid}:{secrets.token_hex(4)}", itertools.count())
+    return f"{_owners[1]}:{next(_owners[2])}"
 
 
 class Lease:
@@ -32,7 +46,7 @@ class Lease:
         self.store = store
         self.run_id = run_id
         self.ttl = ttl
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = _new_owner()
         self._timer: asyncio.TimerHandle | None = None
         self._renewal: asyncio.Task[None] | None = None
         self._held = False

@@ -85,9 +85,13 @@ def render_task(task: Task) -> str:
 
 
 def _prompt_bytes(messages: Sequence[Message]) -> int:
-    return sum(
-        len(m.content.encode()) + sum(len(c.arguments) for c in m.tool_calls) for m in messages
-    )
+    size = 0
+    for m in messages:
+        text = m.content
+        size += len(text) if text.isascii() else len(text.encode())
+        for c in m.tool_calls:
+            size += len(c.arguments)
+    return size
 
 
 async def _ask_model(

@@ -94,6 +94,9 @@ async def _invoke(runnable: Runnable, task: Task, ctx: StepContext, seconds: flo
         ) from None
 
 
+_DEFAULT_LIMITS, _DEFAULT_LOOPS = Limits(), LoopPolicy()  # frozen: shared by runs
+
+
 def _context(runnable: Runnable, run_id: str, store: RunStore, opts: RunOptions) -> StepContext:
     budget = opts.budget if opts.budget is not None else getattr(runnable, "budget", None)
     recorder = Recorder(
@@ -103,8 +106,8 @@ def _context(runnable: Runnable, run_id: str, store: RunStore, opts: RunOptions)
         run_id=run_id,
         recorder=recorder,
         max_concurrency=opts.max_concurrency,
-        limits=opts.limits or getattr(runnable, "limits", None) or Limits(),
-        loops=opts.loops or getattr(runnable, "loops", None) or LoopPolicy(),
+        limits=opts.limits or getattr(runnable, "limits", None) or _DEFAULT_LIMITS,
+        loops=opts.loops or getattr(runnable, "loops", None) or _DEFAULT_LOOPS,
         approver=opts.approver,
     )
     ledger = None

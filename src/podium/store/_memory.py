@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 
 from podium.errors import StoreError
 from podium.events import Event
 from podium.store._base import RunRecord, check_ttl
 
 __all__ = ["MemoryStore"]
+
+
+_FIELDS = tuple(f.name for f in fields(RunRecord))
+
+
+def _copy(run: RunRecord) -> RunRecord:
+    """A shallow copy (what `copy.copy` does, without its generic machinery)."""
+    new = object.__new__(RunRecord)
+    for name in _FIELDS:
+        setattr(new, name, getattr(run, name))
+    return new
 
 
 class MemoryStore:
@@ -35,7 +46,7 @@ class MemoryStore:
         """Record a new run."""
         if run.run_id in self._runs:
             raise StoreError(f"memory store: write failed: run {run.run_id!r} already exists")
-        self._runs[run.run_id] = copy.copy(run)
+        self._runs[run.run_id] = _copy(run)
         self._events.setdefault(run.run_id, {})
 
     async def append(self, events: Sequence[Event]) -> None:
@@ -64,19 +75,19 @@ class MemoryStore:
 
     async def finish_run(self, run: RunRecord) -> None:
         """Store the final state of `run`."""
-        self._runs[run.run_id] = copy.copy(run)
+        self._runs[run.run_id] = _copy(run)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         """The run with this id or unique id prefix."""
         if run_id in self._runs:
-            return copy.copy(self._runs[run_id])
+            return _copy(self._runs[run_id])
         matches = [r for key, r in self._runs.items() if key.startswith(run_id)]
-        return copy.copy(matches[0]) if len(matches) == 1 else None
+        return _copy(matches[0]) if len(matches) == 1 else None
 
     async def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """Newest runs first."""
         runs = sorted(self._runs.values(), key=lambda r: r.created_at, reverse=True)
-        return [copy.copy(r) for r in runs[:limit]]
+        return [_copy(r) for r in runs[:limit]]
 
     async def events(self, run_id: str) -> list[Event]:
         """Every event of a run, in order."""

@@ -13,7 +13,7 @@ from store_kit import event, pg_admin, record
 
 from podium import Agent, StopReason, StoreError
 from podium.events import Event
-from podium.store import SqliteStore, open_store
+from podium.store import RunRecord, SqliteStore, open_store
 from podium.store._postgres import PostgresStore
 from podium.testing import ScriptedModel
 
@@ -177,5 +177,32 @@ async def test_a_run_whose_model_events_were_not_stored_ends_with_the_store_erro
         recorded = await store.get_run(result.run_id)
         assert recorded is not None and recorded.status == "error"
         assert "disk I/O error" in (recorded.error or "")
+    finally:
+        await store.close()
+
+
+class _CannotCreate(SqliteStore):
+    """Creating a run handed over without waiting fails, as a failed commit would."""
+
+    def create_run_leased_nowait(
+        self, run: RunRecord, owner: str, ttl: float
+    ) -> asyncio.Future[int] | None:
+        if self._writer is None:
+            return None
+        lost: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        lost.set_exception(StoreError("run store: write failed: disk I/O error"))
+        return lost
+
+
+async def test_a_new_run_whose_creation_failed_ends_with_the_store_error(tmp_path: Path) -> None:
+    store = _CannotCreate(tmp_path / "p.db")
+    agent = Agent("solo", model=ScriptedModel(["one", "two"]))
+    try:
+        first = await agent.run("hello", store=store)  # the store opens: created with a wait
+        assert first.ok
+        second = await agent.run("hello", store=store)  # open: created without waiting
+        assert second.stop_reason is StopReason.ERROR and "disk I/O error" in (second.error or "")
+        recorded = await store.get_run(second.run_id)  # the end still records the run
+        assert recorded is not None and recorded.status == "error"
     finally:
         await store.close()

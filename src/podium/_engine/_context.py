@@ -196,12 +196,19 @@ class Recorder:
         if written is None:
             return False
         self._pending = []
-        if written.done():
-            written.result()  # the store's error, if any, surfaces here
-        else:
-            self._inflight.add(written)
-            written.add_done_callback(self._written)
+        self.track(written)
         return True
+
+    def track(self, written: asyncio.Future[Any]) -> None:
+        """Count a write handed to the store without waiting among those in flight.
+
+        Its failure, if any, is raised by the next `flush` or `settle`.
+        """
+        self._inflight.add(written)
+        if written.done():
+            self._written(written)
+        else:
+            written.add_done_callback(self._written)
 
     def _written(self, write: asyncio.Future[Any]) -> None:
         """A write handed over by `write_soon` or `flush` ended (called once per write)."""

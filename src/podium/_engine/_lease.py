@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 from podium.errors import RunBusy
 from podium.events import Event
@@ -51,14 +52,26 @@ class Lease:
         self._renewal: asyncio.Task[None] | None = None
         self._held = False
         self._done = False
+        self.pending: asyncio.Future[Any] | None = None
 
-    async def acquire(self, new_run: RunRecord | None = None) -> None:
+    async def acquire(self, new_run: RunRecord | None = None, *, fresh: bool = False) -> None:
         """Take the lease (creating `new_run` first, if given).
+
+        A `fresh` run (its id was just generated, so nobody else can hold it) is
+        created without waiting where the store can queue the write: `pending`
+        is then its future, for the run's recorder to check.
 
         Raises:
             RunBusy: another live process holds it.
         """
         store = self.store
+        create_nowait = getattr(store, "create_run_leased_nowait", None)
+        if fresh and new_run is not None and create_nowait is not None:
+            self.pending = create_nowait(new_run, self.owner, self.ttl)
+            if self.pending is not None:
+                self._held = True
+                self._schedule()
+                return
         create_leased = getattr(store, "create_run_leased", None)
         if new_run is not None and create_leased is not None:
             ok = await create_leased(new_run, self.owner, self.ttl)

@@ -136,7 +136,7 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
             record = RunRecord(
                 run_id=run_id, name=runnable.name, task=redactor.scrub(task), created_at=time.time()
             )
-            await lease.acquire(record)
+            await lease.acquire(record, fresh=opts.run_id is None)
         else:
             record = opts.record or await _record(store, run_id)
             await lease.acquire()
@@ -157,6 +157,8 @@ async def _drive(
     run_id = record.run_id
     ctx = _context(runnable, run_id, store, opts)
     state = ctx.state
+    if lease.pending is not None:  # the run's creation is on its way to the store
+        state.recorder.track(lease.pending)
     budget = ctx.ledger.budget if ctx.ledger is not None else None
     inputs = dict(opts.inputs or {})
     if opts.resumed is None:

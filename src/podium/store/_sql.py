@@ -18,7 +18,16 @@ from podium.errors import StoreError
 from podium.events import Event, EventKind
 from podium.store._base import RunRecord, check_ttl
 
-__all__ = ["POSTGRES", "SCHEMA_VERSION", "SQLITE", "Dialect", "SqlStore", "Stmt", "append_stmt"]
+__all__ = [
+    "POSTGRES",
+    "SCHEMA_VERSION",
+    "SQLITE",
+    "Dialect",
+    "SqlStore",
+    "Stmt",
+    "append_stmt",
+    "create_leased_stmts",
+]
 
 #: Migrations, in order: step ``i`` takes a database from version ``i`` to ``i + 1``.
 #: A released step is never edited; a schema change is a new step at the end.
@@ -245,6 +254,12 @@ def append_stmt(events: Sequence[Event]) -> Stmt:
     return Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True)
 
 
+def create_leased_stmts(run: RunRecord, owner: str, ttl: float) -> tuple[Stmt, Stmt]:
+    """The statements that create `run` with `owner` holding its lease."""
+    check_ttl(ttl)
+    return Stmt(_INSERT_RUN, run_row(run)), Stmt(_ACQUIRE, [run.run_id, owner, ttl])
+
+
 def event_from_row(r: Sequence[Any]) -> Event:
     """The event of an `events` row."""
     return Event(
@@ -338,13 +353,7 @@ class SqlStore(ABC):
 
     async def create_run_leased(self, run: RunRecord, owner: str, ttl: float) -> bool:
         """`create_run` and `acquire_lease` in one transaction (one round trip)."""
-        check_ttl(ttl)
-        return (
-            await self._write(
-                Stmt(_INSERT_RUN, run_row(run)), Stmt(_ACQUIRE, [run.run_id, owner, ttl])
-            )
-            == 1
-        )
+        return await self._write(*create_leased_stmts(run, owner, ttl)) == 1
 
     async def end_run(self, events: Sequence[Event], run: RunRecord, owner: str) -> None:
         """The last events, the final run record and the lease release, all or none."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from podium.errors import StoreError
 from podium.events import Event
+from podium.store._base import RunRecord
 from podium.store._sql import (
     GET_VERSION,
     META_DDL,
@@ -28,6 +29,7 @@ from podium.store._sql import (
     SqlStore,
     Stmt,
     append_stmt,
+    create_leased_stmts,
     migration_steps,
 )
 
@@ -66,8 +68,23 @@ class SqliteStore(SqlStore):
         """
         if self._writer is None or not events:
             return None
+        return self._put(append_stmt(events))
+
+    def create_run_leased_nowait(
+        self, run: RunRecord, owner: str, ttl: float
+    ) -> asyncio.Future[int] | None:
+        """Queue `create_run_leased` without waiting (for a run id nobody else can hold).
+
+        The future's result is 1 once the run and its lease are committed. None
+        when the store is not open yet: then use `create_run_leased`.
+        """
+        if self._writer is None:
+            return None
+        return self._put(*create_leased_stmts(run, owner, ttl))
+
+    def _put(self, *stmts: Stmt) -> asyncio.Future[int]:
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.put(((append_stmt(events),), fut, fut.get_loop()))
+        self._queue.put((stmts, fut, fut.get_loop()))
         return fut
 
     dialect = SQLITE

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from store_kit import Backend
 
-from podium import ConfigError
+from podium import Agent, ConfigError, SqliteStore
+from podium._engine._runner import RunOptions, execute
 from podium.store import RunStore
+from podium.testing import ScriptedModel
 
 
 async def test_a_lease_has_one_owner_until_released(store: RunStore) -> None:
@@ -65,3 +68,20 @@ async def test_a_lease_time_must_be_positive(store: RunStore) -> None:
         await store.acquire_lease("r1", "a", ttl=0)
     with pytest.raises(ConfigError, match="positive"):
         await store.renew_lease("r1", "a", ttl=-1)
+
+
+async def test_a_running_run_keeps_its_lease_past_the_ttl(tmp_path: Path) -> None:
+    """The engine renews the lease while the run works, so nobody else can take the run."""
+    store = SqliteStore(tmp_path / "r.db")
+    agent = Agent("slow", model=ScriptedModel(["done"], latency=1.2))
+    try:
+        running = asyncio.ensure_future(
+            execute(agent, "work", RunOptions(store=store, run_id="r-live", lease_ttl=0.3))
+        )
+        await asyncio.sleep(0.8)  # well past the 0.3 s ttl: only renewals keep it held
+        assert not await store.acquire_lease("r-live", "intruder", ttl=30)
+        result = await running
+        assert result.ok
+        assert await store.acquire_lease("r-live", "intruder", ttl=30)  # released at the end
+    finally:
+        await store.close()

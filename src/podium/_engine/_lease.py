@@ -8,6 +8,7 @@ import itertools
 import os
 import secrets
 import socket
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +38,7 @@ def _new_owner() -> str:
 
 
 class Lease:
-    """The lease on one run: taken at the start, renewed by a timer, given up at the end.
+    """The lease on one run: taken at the start, renewed while held, given up at the end.
 
     Stores that can (the SQL stores) take the lease in the same transaction as
     they create the run, and give it up in the same one as the final record.
@@ -48,11 +49,10 @@ class Lease:
         self.run_id = run_id
         self.ttl = ttl
         self.owner = _new_owner()
-        self._timer: asyncio.TimerHandle | None = None
-        self._renewal: asyncio.Task[None] | None = None
         self._held = False
         self._done = False
         self.pending: asyncio.Future[Any] | None = None
+        self._keeper: _Keeper | None = None
 
     async def acquire(self, new_run: RunRecord | None = None, *, fresh: bool = False) -> None:
         """Take the lease (creating `new_run` first, if given).
@@ -89,24 +89,18 @@ class Lease:
         self._schedule()
 
     def _schedule(self) -> None:
-        # a timer, not a sleeping task per run: runs shorter than ttl/3 cost nothing here
-        self._timer = asyncio.get_running_loop().call_later(self.ttl / 3, self._renew)
+        self._keeper = _keeper(self.ttl)
+        self._keeper.add(self)
 
-    def _renew(self) -> None:
-        self._renewal = asyncio.get_running_loop().create_task(self._renew_now())
-
-    async def _renew_now(self) -> None:
+    async def renew(self) -> None:
+        """Extend the lease now (the keeper calls this every ttl/3 while it is held)."""
         with contextlib.suppress(Exception):  # a failed renewal shows up as a lost lease
             await self.store.renew_lease(self.run_id, self.owner, self.ttl)
-        if self._held:
-            self._schedule()
 
     def _stop(self) -> None:
         self._held = False
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._renewal is not None:
-            self._renewal.cancel()
+        if self._keeper is not None:
+            self._keeper.discard(self)
 
     async def finish(self, events: Sequence[Event], run: RunRecord) -> None:
         """Write the last events and the final record, and give up the lease."""
@@ -123,9 +117,60 @@ class Lease:
 
     async def release(self) -> None:
         """Give up the lease without finishing (the run failed to record its end)."""
-        if self._done or self._timer is None:
+        if self._done or not self._held:
             return
         self._stop()
         self._done = True
         with contextlib.suppress(Exception):
             await self.store.release_lease(self.run_id, self.owner)
+
+
+class _Keeper:
+    """Renews every lease held on one event loop (with one ttl) from one timer.
+
+    Runs shorter than ttl/3 cost a set insertion and removal, not a timer each.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ttl: float) -> None:
+        self.loop = loop
+        self.ttl = ttl
+        self.leases: set[Lease] = set()
+        self.timer: asyncio.TimerHandle | None = None
+        self.renewals: set[asyncio.Task[Any]] = set()
+
+    def add(self, lease: Lease) -> None:
+        self.leases.add(lease)
+        if self.timer is None:
+            self.timer = self.loop.call_later(self.ttl / 3, self._fire)
+
+    def discard(self, lease: Lease) -> None:
+        self.leases.discard(lease)
+
+    def _fire(self) -> None:
+        self.timer = None
+        if not self.leases:
+            return  # the next lease starts the timer again
+        renewal = self.loop.create_task(_renew_all(list(self.leases)))
+        self.renewals.add(renewal)
+        renewal.add_done_callback(self.renewals.discard)
+        self.timer = self.loop.call_later(self.ttl / 3, self._fire)
+
+
+async def _renew_all(leases: list[Lease]) -> None:
+    await asyncio.gather(*(lease.renew() for lease in leases))
+
+
+_keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Keeper]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _keeper(ttl: float) -> _Keeper:
+    loop = asyncio.get_running_loop()
+    by_ttl = _keepers.get(loop)
+    if by_ttl is None:
+        by_ttl = _keepers[loop] = {}
+    keeper = by_ttl.get(ttl)
+    if keeper is None:
+        keeper = by_ttl[ttl] = _Keeper(loop, ttl)
+    return keeper

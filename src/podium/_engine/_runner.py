@@ -129,7 +129,8 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
     if opts.redactor is None:  # looked up once per run; the recorder and the record share it
         opts.redactor = default_redactor()
     redactor = opts.redactor
-    async with _store_of(opts) as store:
+    store = opts.store if opts.store is not None else open_store()
+    try:
         run_id = opts.run_id or new_run_id()
         lease = Lease(store, run_id, opts.lease_ttl)
         if opts.replay is None:
@@ -144,6 +145,9 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
             return await _drive(runnable, task, record, store, opts, lease)
         finally:
             await lease.release()
+    finally:
+        if opts.store is None:  # the default store, opened for this run
+            await store.close()
 
 
 async def _drive(

@@ -13,6 +13,7 @@ __all__ = ["ListenerFactory", "add_run_listener", "remove_run_listener", "run_li
 ListenerFactory = Callable[[str], Callable[[Event], None]]
 
 _factories: list[ListenerFactory] = []
+_EVENTS_LOGGER = logging.getLogger("podium.events")
 _env_checked = False
 
 
@@ -42,8 +43,8 @@ def run_listeners(run_id: str) -> tuple[Callable[[Event], None], ...]:
         autoinstrument()
     from podium.observe._logging import event_logger
 
-    factories = tuple(factory(run_id) for factory in _factories)
-    if _handled(logging.getLogger("podium.events")):
+    factories = tuple(factory(run_id) for factory in _factories) if _factories else ()
+    if _handled(_EVENTS_LOGGER):
         return (event_logger(run_id), *factories)
     return factories  # nothing would receive the records: no per-event cost
 
@@ -52,8 +53,9 @@ def _handled(logger: logging.Logger) -> bool:
     """True when some handler other than a NullHandler would see this logger's records."""
     node: logging.Logger | None = logger
     while node is not None:
-        if any(not isinstance(h, logging.NullHandler) for h in node.handlers):
-            return True
+        for handler in node.handlers:
+            if not isinstance(handler, logging.NullHandler):
+                return True
         if not node.propagate:
             return False
         node = node.parent

@@ -47,6 +47,7 @@ _SECRET_NAMES = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|APIKEY)$
 _MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
 #: Clean texts remembered per redactor, in characters, before the memory is cleared.
 _CLEAN_MEMORY_CHARS = 4_000_000
 
@@ -100,6 +101,8 @@ class Redactor:
             if kind is str:
                 if self._maybe_new(item):
                     return True
+            elif kind in _SCALARS:
+                continue
             elif kind is dict or kind is list or kind is tuple:
                 if self._walk(item):
                     return True

@@ -25,6 +25,15 @@ def _copy(run: RunRecord) -> RunRecord:
     return new
 
 
+def _first_repeat(events: Sequence[Event]) -> tuple[str, int]:
+    seen: set[tuple[str, int]] = set()
+    for e in events:
+        if (e.run_id, e.seq) in seen:
+            return (e.run_id, e.seq)
+        seen.add((e.run_id, e.seq))
+    raise AssertionError("no repeated event")  # pragma: no cover - callers checked
+
+
 class MemoryStore:
     """Keeps runs in process memory; nothing survives the process.
 
@@ -44,10 +53,25 @@ class MemoryStore:
 
     async def create_run(self, run: RunRecord) -> None:
         """Record a new run."""
+        self._create(run)
+
+    def _create(self, run: RunRecord) -> None:
         if run.run_id in self._runs:
             raise StoreError(f"memory store: write failed: run {run.run_id!r} already exists")
         self._runs[run.run_id] = _copy(run)
         self._events.setdefault(run.run_id, {})
+
+    async def create_run_leased(self, run: RunRecord, owner: str, ttl: float) -> bool:
+        """`create_run` and `acquire_lease` at once."""
+        check_ttl(ttl)
+        self._create(run)
+        return self._acquire(run.run_id, owner, ttl)
+
+    async def end_run(self, events: Sequence[Event], run: RunRecord, owner: str) -> None:
+        """The last events, the final run record and the lease release, all or none."""
+        self._append(events)
+        self._runs[run.run_id] = _copy(run)
+        self._release(run.run_id, owner)
 
     async def append(self, events: Sequence[Event]) -> None:
         """Append events, all or none."""
@@ -65,10 +89,10 @@ class MemoryStore:
         return done
 
     def _append(self, events: Sequence[Event]) -> None:
-        keys = [(e.run_id, e.seq) for e in events]
-        taken = [k for k in keys if k[1] in self._events.get(k[0], {})]
-        if taken or len(set(keys)) != len(keys):
-            dup = taken[0] if taken else keys[0]
+        keys = {(e.run_id, e.seq) for e in events}
+        taken = [k for k in keys if k[1] in self._events.get(k[0], ())]
+        if taken or len(keys) != len(events):
+            dup = taken[0] if taken else _first_repeat(events)
             raise StoreError(f"memory store: write failed: event {dup} already exists")
         for event in events:
             self._events.setdefault(event.run_id, {})[event.seq] = event
@@ -98,6 +122,9 @@ class MemoryStore:
     async def acquire_lease(self, run_id: str, owner: str, ttl: float) -> bool:
         """Take the lease if it is free, expired or already `owner`'s."""
         check_ttl(ttl)
+        return self._acquire(run_id, owner, ttl)
+
+    def _acquire(self, run_id: str, owner: str, ttl: float) -> bool:
         now = time.monotonic()
         held = self._leases.get(run_id)
         if held is not None and held[0] != owner and held[1] > now:
@@ -116,6 +143,9 @@ class MemoryStore:
 
     async def release_lease(self, run_id: str, owner: str) -> None:
         """Give up `owner`'s lease."""
+        self._release(run_id, owner)
+
+    def _release(self, run_id: str, owner: str) -> None:
         held = self._leases.get(run_id)
         if held is not None and held[0] == owner:
             del self._leases[run_id]

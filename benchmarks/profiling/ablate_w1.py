@@ -48,7 +48,7 @@ def _no_emit(self: Any, kind: Any, *, path: str, parent: str, agent: str, **_: A
 class _NoLease(lease.Lease):
     """Creates and finishes the run like `Lease`, but takes no lease and renews none."""
 
-    async def acquire(self, new_run: Any = None) -> None:
+    async def acquire(self, new_run: Any = None, *, fresh: bool = False) -> None:
         if new_run is not None:
             await self.store.create_run(new_run)
 

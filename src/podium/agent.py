@@ -74,6 +74,7 @@ class Agent(RunMixin):
     handoff_input: type[BaseModel] | None = None
     budget: Budget | None = None
     _resolved: Model | None = field(default=None, init=False, repr=False)
+    _options: LoopOptions | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
@@ -117,7 +118,9 @@ class Agent(RunMixin):
         ctx = ctx if ctx.agent == self.name else ctx.as_agent(self.name)
         ctx = ctx.scoped(self, self.budget)
         if options is None:
-            options = LoopOptions(output_type=self.output_type)
+            options = self._options
+            if options is None or options.output_type is not self.output_type:
+                options = self._options = LoopOptions(output_type=self.output_type)
         started = time.time()
         ctx.emit(
             EventKind.AGENT_START, payload={"task": bound(task.text, 4_000), "role": self.role}

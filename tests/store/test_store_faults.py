@@ -169,7 +169,8 @@ async def test_a_run_whose_model_events_were_not_stored_ends_with_the_store_erro
 ) -> None:
     """Model events go to the store without waiting; a failed write still fails the run."""
     store = _LosesOneBatch(tmp_path / "p.db")
-    agent = Agent("solo", model=ScriptedModel(["the answer"]))
+    # the model takes a moment: the events before it are handed over meanwhile
+    agent = Agent("solo", model=ScriptedModel(["the answer"], latency=0.05))
     try:
         result = await agent.run("hello", store=store)
         assert result.stop_reason is StopReason.ERROR and result.output is None

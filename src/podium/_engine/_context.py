@@ -125,6 +125,7 @@ class Recorder:
         self._pending: list[Event] = []
         self._inflight: set[asyncio.Future[Any]] = set()
         self._failure: BaseException | None = None
+        self._handover_due = False
         # stores whose appends complete in the order they were called (and are not
         # lost if the caller is cancelled) take a fast path in `flush`
         self._ordered = _ordered_appends(store)
@@ -183,11 +184,22 @@ class Recorder:
         return batch
 
     def write_soon(self) -> bool:
-        """Hand the pending events to the store without waiting for them to be durable.
+        """Have the pending events handed to the store soon, without waiting for them.
 
-        Returns False (keeping them pending) when the store cannot take them so;
-        then only `flush` writes them.
+        The hand-over happens once the steps running now yield to the event loop,
+        so steps that emit together share one write. Returns False when the store
+        cannot take writes so: then only `flush` writes them.
         """
+        if self._nowait is None:
+            return not self._pending
+        if self._pending and not self._handover_due:
+            self._handover_due = True
+            asyncio.get_running_loop().call_soon(self._hand_over)
+        return True
+
+    def _hand_over(self) -> bool:
+        """Hand the pending events to the store now; False if it cannot take them so."""
+        self._handover_due = False
         if not self._pending:
             return True
         if self._nowait is None:
@@ -239,7 +251,7 @@ class Recorder:
         Parallel steps share this recorder, so a batch may hold another step's
         events: flush waits for every append in flight, not only its own.
         """
-        if self._pending and not self.write_soon():
+        if self._pending and not self._hand_over():
             batch, self._pending = self._pending, []
             if self._ordered:
                 await self._append_ordered(batch)
@@ -300,10 +312,11 @@ class RunState:
         """Count one model call for `agent`."""
         self.models.add(model)
         self.offline_only = self.offline_only and offline
+        per_agent, per_model = self.usage.per_agent, self.usage.per_model
         for bucket in (
             self.usage.total,
-            self.usage.per_agent.setdefault(agent, AgentUsage()),
-            self.usage.per_model.setdefault(model, AgentUsage()),
+            per_agent.get(agent) or per_agent.setdefault(agent, AgentUsage()),
+            per_model.get(model) or per_model.setdefault(model, AgentUsage()),
         ):
             bucket.model_calls += 1
             bucket.input_tokens += usage.input_tokens
@@ -312,7 +325,8 @@ class RunState:
 
     def add_wall_time(self, agent: str, seconds: float) -> None:
         """Add time spent inside `agent`."""
-        self.usage.per_agent.setdefault(agent, AgentUsage()).wall_time_s += seconds
+        per_agent = self.usage.per_agent
+        (per_agent.get(agent) or per_agent.setdefault(agent, AgentUsage())).wall_time_s += seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -156,6 +156,7 @@ async def _call_model(
             "request_hash": request_hash(model.name, request),
         },
     )
+    ctx.state.recorder.write_soon()  # stored while the model works
     try:
         response = recorded or _bounded(await _ask_model(ctx, model, request, path, started))
     except BaseException:

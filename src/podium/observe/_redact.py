@@ -96,15 +96,16 @@ class Redactor:
         return self._walk(value)
 
     def _walk(self, value: Any) -> bool:
-        for item in value.values() if isinstance(value, dict) else value:
+        clean = self._clean
+        for item in value.values() if type(value) is dict else value:
             kind = type(item)
             if kind is str:
-                if self._maybe_new(item):
+                if item not in clean and self._maybe_new(item):
                     return True
             elif kind in _SCALARS:
                 continue
             elif kind is dict or kind is list or kind is tuple:
-                if self._walk(item):
+                if item and self._walk(item):
                     return True
             elif isinstance(item, str):
                 if self._maybe_new(str(item)):

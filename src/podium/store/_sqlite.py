@@ -38,6 +38,10 @@ __all__ = ["DEFAULT_PATH", "SCHEMA_VERSION", "SqliteStore"]
 DEFAULT_PATH = Path(".podium") / "podium.db"
 
 _STOP = object()
+#: Commits between passive checkpoints (each commit adds a few WAL pages).
+_CHECKPOINT_EVERY = 200
+#: WAL pages at which the writer checkpoints itself, should the checkpointer lag.
+_WRITER_CHECKPOINT_PAGES = 4_000
 _Op = Callable[[sqlite3.Connection], Any]
 # one queued write: its statements, and the future (on its loop) to settle
 _Work = tuple[tuple[Stmt, ...], "asyncio.Future[int]", asyncio.AbstractEventLoop]
@@ -97,6 +101,7 @@ class SqliteStore(SqlStore):
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
         self._start_lock = threading.Lock()
+        self._checkpointer: _Checkpointer | None = None
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +153,10 @@ class SqliteStore(SqlStore):
             try:
                 conn = self._connect()
                 self._migrate(conn)
+                # the checkpointer thread copies the WAL back; the writer only if it lags
+                conn.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
                 self._reader = self._connect()
+                self._checkpointer = _Checkpointer(self._connect())
             except (sqlite3.Error, StoreError) as exc:
                 if conn is not None:
                     conn.close()
@@ -166,6 +174,7 @@ class SqliteStore(SqlStore):
             await asyncio.to_thread(self._start)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
+        commits = 0
         while True:
             batch = [self._queue.get()]
             while True:
@@ -176,6 +185,9 @@ class SqliteStore(SqlStore):
             work: list[_Work] = [entry for entry in batch if entry is not _STOP]
             if work:
                 self._commit(conn, work)
+                commits += 1
+                if commits % _CHECKPOINT_EVERY == 0 and self._checkpointer is not None:
+                    self._checkpointer.due.set()
             if len(work) < len(batch):
                 conn.close()
                 return
@@ -242,9 +254,45 @@ class SqliteStore(SqlStore):
         self._queue.put(_STOP)
         await asyncio.to_thread(writer.join)
         self._writer = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own.
+
+    SQLite would do it inside a commit (every 1,000 pages, with an fsync); here
+    it runs beside the writer, so commits do not wait for it. A passive
+    checkpoint never blocks the writer or readers.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.due = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(
+            target=self._loop, name="podium-sqlite-checkpoint", daemon=True
+        )
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self.due.wait()
+            self.due.clear()
+            if self.stopping:
+                self.conn.close()
+                return
+            with contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.due.set()
+        self.thread.join()
 
 
 def _runner(stmts: tuple[Stmt, ...]) -> _Op:

@@ -178,6 +178,11 @@ class Recorder:
             listener(event)
         return event
 
+    @property
+    def in_order(self) -> bool:
+        """True when the store takes writes without waiting and commits them in order."""
+        return self._nowait is not None
+
     def take(self) -> list[Event]:
         """The pending events, handed over to the caller to write (see `Lease.finish`)."""
         batch, self._pending = self._pending, []

@@ -233,15 +233,12 @@ async def _finish(
     recorder = state.recorder
     redactor = recorder.redactor
     assert redactor is not None  # `execute` always sets one
-    try:
-        await recorder.settle()  # writes handed over without waiting: all made it?
-    except Exception as exc:
-        if stop is StopReason.COMPLETED:
-            stop, error = classify(exc)
+    if not recorder.in_order:
+        try:
+            await recorder.settle()  # writes handed over without waiting: all made it?
+        except Exception as exc:
+            stop, error = _store_failed(ctx, exc, stop, error)
             output = None
-        else:
-            error = f"{error}; some of its events could not be stored either: {exc}"
-        record_failure(ctx, exc)
     state.usage.total.wall_time_s = time.time() - started
     usage = state.usage.to_dict()
     ctx.emit(
@@ -261,8 +258,29 @@ async def _finish(
     record.usage = usage
     record.model = ", ".join(sorted(state.models))
     record.offline = state.offline_only and bool(state.models)
+    # on an ordered store the end is queued behind the writes still in flight
+    # (one commit for all of them, usually); their outcome is known once it is in
     await lease.finish(recorder.take(), record)
+    if recorder.in_order:
+        try:
+            await recorder.settle()
+        except Exception as exc:  # events are missing from the log: the run failed
+            stop, error = _store_failed(ctx, exc, stop, error)
+            record.status, record.output = str(stop), None
+            record.error = redactor.scrub(error)
+            await recorder.store.append(recorder.take())
+            await recorder.store.finish_run(record)
     return stop
+
+
+def _store_failed(
+    ctx: StepContext, exc: Exception, stop: StopReason, error: str | None
+) -> tuple[StopReason, str]:
+    """The run's outcome once some of its events could not be stored."""
+    record_failure(ctx, exc)
+    if stop is StopReason.COMPLETED:
+        return classify(exc)
+    return stop, f"{error}; some of its events could not be stored either: {exc}"
 
 
 def _start_of(events: list[Event], run_id: str) -> Event:

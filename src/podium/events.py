@@ -7,6 +7,7 @@ are added at the end with defaults so that old logs keep loading.
 from __future__ import annotations
 
 import json
+import json.encoder as json_encoder
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,20 @@ EVENT_VERSION = 1
 
 # one encoder for every payload: json.dumps with options builds a new one per call
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+# CPython's C encoder with the same options, built once (`JSONEncoder.encode`
+# builds it again on every call); payloads are trees, so no cycle check
+_make_c_encoder = getattr(json_encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    _make_c_encoder(None, str, json_encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _make_c_encoder is not None
+    else None
+)
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(payload, 0))
+    return _ENCODER.encode(payload)
 
 
 class EventKind(StrEnum):
@@ -131,5 +146,5 @@ class Event:
     def payload_json(self) -> str:
         """The payload as compact JSON text (computed once)."""
         if self._json is None:
-            self._json = _ENCODER.encode(self.payload)
+            self._json = _encode(self.payload)
         return self._json

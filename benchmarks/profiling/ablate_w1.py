@@ -45,20 +45,8 @@ def _no_emit(self: Any, kind: Any, *, path: str, parent: str, agent: str, **_: A
     )
 
 
-class _NoLease(lease.Lease):
-    """Creates and finishes the run like `Lease`, but takes no lease and renews none."""
-
-    async def acquire(self, new_run: Any = None, *, fresh: bool = False) -> None:
-        if new_run is not None:
-            await self.store.create_run(new_run)
-
-    async def finish(self, events: Any, run: Any) -> None:
-        if events:
-            await self.store.append(events)
-        await self.store.finish_run(run)
-
-    async def release(self) -> None:
-        return None
+def _no_renewal(self: Any) -> None:
+    """`Lease._schedule` stubbed: the lease is taken and given up, never renewed."""
 
 
 VARIANTS: dict[str, tuple[Redactor | None, list[tuple[Any, str, Any]]]] = {
@@ -66,7 +54,7 @@ VARIANTS: dict[str, tuple[Redactor | None, list[tuple[Any, str, Any]]]] = {
     "no redaction": (Redactor(key_shapes=False), []),
     "no event_logger listener": (None, [(runner, "run_listeners", lambda run_id: ())]),
     "no event recording (emit stubbed)": (None, [(context.Recorder, "emit", _no_emit)]),
-    "no lease (Lease stubbed)": (None, [(runner, "Lease", _NoLease)]),
+    "no lease renewal (keeper stubbed)": (None, [(lease.Lease, "_schedule", _no_renewal)]),
 }
 
 

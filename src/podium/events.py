@@ -18,14 +18,26 @@ EVENT_VERSION = 1
 
 # one encoder for every payload: json.dumps with options builds a new one per call
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 # CPython's C encoder with the same options, built once (`JSONEncoder.encode`
-# builds it again on every call); payloads are trees, so no cycle check
-_make_c_encoder = getattr(json_encoder, "c_make_encoder", None)
-_C_ENCODE = (
-    _make_c_encoder(None, str, json_encoder.encode_basestring, None, ":", ",", False, False, True)
-    if _make_c_encoder is not None
-    else None
-)
+# builds it again on every call); payloads are trees, so no cycle check. Its
+# constructor is an implementation detail: anything unexpected falls back.
+def _c_encoder() -> Any:
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        encode = make(None, str, json_encoder.encode_basestring, None, ":", ",", False, False, True)
+        probe = {"a": [1, 2.5, None, True, "é"]}
+        if "".join(encode(probe, 0)) != _ENCODER.encode(probe):
+            return None
+    except Exception:
+        return None
+    return encode
+
+
+_C_ENCODE = _c_encoder()
 
 
 def _encode(payload: dict[str, Any]) -> str:

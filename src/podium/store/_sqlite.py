@@ -160,6 +160,9 @@ class SqliteStore(SqlStore):
             except (sqlite3.Error, StoreError) as exc:
                 if conn is not None:
                     conn.close()
+                if self._reader is not None:
+                    self._reader.close()
+                    self._reader = None
                 if isinstance(exc, StoreError):
                     raise
                 raise StoreError(f"cannot open run store {self.path}: {exc}") from exc

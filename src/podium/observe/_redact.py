@@ -97,7 +97,7 @@ class Redactor:
 
     def _walk(self, value: Any) -> bool:
         clean = self._clean
-        for item in value.values() if type(value) is dict else value:
+        for item in value.values() if isinstance(value, dict) else value:
             kind = type(item)
             if kind is str:
                 if item not in clean and self._maybe_new(item):

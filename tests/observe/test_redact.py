@@ -1,0 +1,39 @@
+"""The redactor's pre-check finds a secret wherever it sits in a payload."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from enum import StrEnum
+
+from podium.observe import REDACTED, Redactor
+
+KEY = "sk-ant-" + "a1B2c3D4e5F6g7H8i9J0"
+
+
+class Flavour(StrEnum):
+    PLAIN = "plain"
+
+
+def test_a_secret_is_found_at_any_depth_and_in_any_mapping_or_sequence() -> None:
+    redactor = Redactor()
+    nested = defaultdict(list, {"inner": ("ok", ["deep", {"key": KEY}])})
+    payloads = [
+        {"text": KEY},
+        {"messages": [{"role": "user", "content": f"use {KEY} please"}]},
+        {"ordered": OrderedDict(a=1, b=KEY)},
+        {"nested": nested, "n": 3, "none": None, "flag": True, "kind": Flavour.PLAIN},
+    ]
+    for payload in payloads:
+        assert redactor.might_contain_obj(payload), payload
+        assert KEY not in repr(redactor.scrub_obj(payload))
+        assert REDACTED in repr(redactor.scrub_obj(payload))
+
+
+def test_texts_found_clean_stay_clean_and_secrets_are_found_every_time() -> None:
+    redactor = Redactor(values=["hunter2-very-secret"])
+    clean = {"text": "the quarterly numbers are fine", "list": ["a", "bb", "ccc"]}
+    assert not redactor.might_contain_obj(clean)
+    assert not redactor.might_contain_obj(dict(clean))  # remembered: same answer
+    for _ in range(3):  # a secret is never remembered as clean
+        assert redactor.might_contain_obj({"text": "password hunter2-very-secret"})
+    assert redactor.scrub("x hunter2-very-secret y") == f"x {REDACTED} y"

@@ -94,6 +94,8 @@ class Lease:
 
     async def renew(self) -> None:
         """Extend the lease now (the keeper calls this every ttl/3 while it is held)."""
+        if not self._held:  # given up since the keeper listed it: its store may be closed
+            return
         with contextlib.suppress(Exception):  # a failed renewal shows up as a lost lease
             await self.store.renew_lease(self.run_id, self.owner, self.ttl)
 

@@ -48,7 +48,8 @@ class RunStore(Protocol):
     """Where runs and their event logs live.
 
     `append` returns only once the events are durable: the engine relies on it
-    to record a step before its result is used. Failures raise `StoreError`.
+    to commit a run's steps before anything leaves the run. Failures raise
+    `StoreError`. A store may also offer ``append_nowait`` (see docs/stores.md).
 
     A lease makes one owner (a process, a worker) the only driver of a run
     until it expires: acquire it before resuming a run, renew it well before

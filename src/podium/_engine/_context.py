@@ -261,9 +261,7 @@ class Recorder:
             if self._ordered:
                 await self._append_ordered(batch)
             else:
-                write = asyncio.ensure_future(self.store.append(batch))
-                self._inflight.add(write)
-                write.add_done_callback(self._written)
+                self.track(asyncio.ensure_future(self.store.append(batch)))
         await self.settle()
 
     async def _append_ordered(self, batch: list[Event]) -> None:

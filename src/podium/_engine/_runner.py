@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -129,8 +128,7 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
     if opts.redactor is None:  # looked up once per run; the recorder and the record share it
         opts.redactor = default_redactor()
     redactor = opts.redactor
-    store = opts.store if opts.store is not None else open_store()
-    try:
+    async with _store_of(opts) as store:
         run_id = opts.run_id or new_run_id()
         lease = Lease(store, run_id, opts.lease_ttl)
         if opts.replay is None:
@@ -145,9 +143,6 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
             return await _drive(runnable, task, record, store, opts, lease)
         finally:
             await lease.release()
-    finally:
-        if opts.store is None:  # the default store, opened for this run
-            await store.close()
 
 
 async def _drive(
@@ -290,17 +285,23 @@ def _start_of(events: list[Event], run_id: str) -> Event:
     raise ConfigError(f"run {run_id} has no run_start event; it cannot be resumed")
 
 
-@contextlib.asynccontextmanager
-async def _store_of(opts: RunOptions) -> AsyncIterator[RunStore]:
-    """The run's store: the one given, or the default one, closed afterwards."""
-    if opts.store is not None:
-        yield opts.store
-        return
-    store = open_store()
-    try:
-        yield store
-    finally:
-        await store.close()
+class _store_of:
+    """The run's store: the one given, or the default one, closed afterwards.
+
+    A class rather than `contextlib.asynccontextmanager`: every run enters it,
+    and a generator-based manager costs several times more.
+    """
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.given = opts.store
+        self.store = opts.store if opts.store is not None else open_store()
+
+    async def __aenter__(self) -> RunStore:
+        return self.store
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.given is None:
+            await self.store.close()
 
 
 async def _record(store: RunStore, run_id: str) -> RunRecord:

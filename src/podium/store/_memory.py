@@ -25,12 +25,12 @@ def _copy(run: RunRecord) -> RunRecord:
     return new
 
 
-def _first_repeat(events: Sequence[Event]) -> tuple[str, int]:
+def _first_repeat(keys: list[tuple[str, int]]) -> tuple[str, int]:
     seen: set[tuple[str, int]] = set()
-    for e in events:
-        if (e.run_id, e.seq) in seen:
-            return (e.run_id, e.seq)
-        seen.add((e.run_id, e.seq))
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
     raise AssertionError("no repeated event")  # pragma: no cover - callers checked
 
 
@@ -89,10 +89,10 @@ class MemoryStore:
         return done
 
     def _append(self, events: Sequence[Event]) -> None:
-        keys = {(e.run_id, e.seq) for e in events}
+        keys = [(e.run_id, e.seq) for e in events]
         taken = [k for k in keys if k[1] in self._events.get(k[0], ())]
-        if taken or len(keys) != len(events):
-            dup = taken[0] if taken else _first_repeat(events)
+        if taken or len(set(keys)) != len(keys):
+            dup = taken[0] if taken else _first_repeat(keys)
             raise StoreError(f"memory store: write failed: event {dup} already exists")
         for event in events:
             self._events.setdefault(event.run_id, {})[event.seq] = event

@@ -231,10 +231,7 @@ class SqliteStore(SqlStore):
 
     async def _write(self, *stmts: Stmt) -> int:
         await self._ensure_started()
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[int] = loop.create_future()
-        self._queue.put((stmts, fut, loop))
-        return await fut
+        return await self._put(*stmts)
 
     async def _fetch(self, stmt: Stmt) -> list[tuple[Any, ...]]:
         await self._ensure_started()

@@ -75,6 +75,7 @@ class Agent(RunMixin):
     budget: Budget | None = None
     _resolved: Model | None = field(default=None, init=False, repr=False)
     _options: LoopOptions | None = field(default=None, init=False, repr=False, compare=False)
+    _setups: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():

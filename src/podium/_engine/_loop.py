@@ -270,20 +270,76 @@ class _ToolRepeats:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """What `run_loop` derives from an agent and its options before the first call."""
+
+    name: str
+    role: str
+    instructions: str
+    agent_tools: Sequence[Tool]
+    system: Message
+    tools: dict[str, Tool]
+    specs: tuple[Any, ...]
+    schema: dict[str, Any] | None
+    output_name: str | None
+
+    def fits(self, agent: AgentLike) -> bool:
+        """True while the agent still has the fields this was derived from."""
+        return (
+            self.name is agent.name
+            and self.role is agent.role
+            and self.instructions is agent.instructions
+            and self.agent_tools is agent.tools
+        )
+
+
+#: Setups kept per agent (options differ per pattern); more are derived, not kept.
+_SETUPS_PER_AGENT = 16
+
+
+def _setup(agent: AgentLike, options: LoopOptions) -> _Setup:
+    """The agent's tools, schema and system message, derived once per agent and options.
+
+    Kept on the agent when it has a ``_setups`` dict (`podium.Agent` does); an
+    agent whose name, role, instructions or tools are replaced derives them again.
+    """
+    cache: dict[Any, _Setup] | None = getattr(agent, "_setups", None)
+    key = (options.output_type, options.extra_system, options.extra_tools)
+    if cache is not None:
+        setup = cache.get(key)
+        if setup is not None and setup.fits(agent):
+            return setup
+    all_tools = (*agent.tools, *options.extra_tools)
+    structured = isinstance(options.output_type, type) and issubclass(
+        options.output_type, BaseModel
+    )
+    setup = _Setup(
+        name=agent.name,
+        role=agent.role,
+        instructions=agent.instructions,
+        agent_tools=agent.tools,
+        system=Message.system(system_prompt(agent, options)),
+        tools={t.name: t for t in all_tools},
+        specs=tuple(t.spec for t in all_tools),
+        schema=schema_of(options.output_type) if structured else None,
+        output_name=options.output_type.__name__ if structured else None,
+    )
+    if cache is not None and (key in cache or len(cache) < _SETUPS_PER_AGENT):
+        cache[key] = setup
+    return setup
+
+
 async def run_loop(
     agent: AgentLike, task: Task, ctx: StepContext, options: LoopOptions | None = None
 ) -> Any:
     """Drive `agent` on `task` until it answers; returns its (validated) output."""
     options = options or LoopOptions()
     model = agent.resolved_model()
-    all_tools = (*agent.tools, *options.extra_tools)
-    tools = {t.name: t for t in all_tools}
-    specs = tuple(t.spec for t in all_tools)
-    structured = isinstance(options.output_type, type) and issubclass(
-        options.output_type, BaseModel
-    )
-    schema = schema_of(options.output_type) if structured else None
-    messages = [Message.system(system_prompt(agent, options)), Message.user(render_task(task))]
+    setup = _setup(agent, options)
+    tools, specs, schema = setup.tools, setup.specs, setup.schema
+    structured = schema is not None
+    messages = [setup.system, Message.user(render_task(task))]
     max_turns = agent.max_turns
     if ctx.state.limits.max_turns is not None:
         max_turns = min(max_turns, ctx.state.limits.max_turns)
@@ -297,7 +353,7 @@ async def run_loop(
             max_tokens=agent.max_tokens,
             temperature=agent.temperature,
             output_schema=schema,
-            output_name=options.output_type.__name__ if structured else None,
+            output_name=setup.output_name,
         )
         size += _prompt_bytes(messages[sent:])
         response, clamped = await _call_model(ctx, model, request, turn, sent, size)

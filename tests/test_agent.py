@@ -327,3 +327,19 @@ async def test_huge_tool_result_is_truncated_with_a_marker() -> None:
     assert sent.content == expected
     second_request = by_kind(events, EventKind.MODEL_REQUEST)[1]
     assert second_request.payload["messages"][-1]["content"] == expected
+
+
+async def test_changed_instructions_and_tools_reach_the_next_run() -> None:
+    model = ScriptedModel(["first", "second"])
+    agent = Agent("helper", instructions="Be brief.", model=model)
+    await run_agent(agent)
+    agent.instructions = "Answer in French."
+    agent.tools = (search,)
+    result, _, _ = await run_agent(agent)
+    assert result.stop_reason is StopReason.COMPLETED
+    first, second = model.requests
+    assert "Be brief." in first.messages[0].content
+    assert "Answer in French." in second.messages[0].content
+    assert "Be brief." not in second.messages[0].content
+    assert [t.name for t in first.tools] == []
+    assert [t.name for t in second.tools] == ["search"]

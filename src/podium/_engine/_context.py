@@ -14,7 +14,7 @@ from typing import Any
 from podium._engine._replay import ReplayLog
 from podium._engine._signals import GuardStop
 from podium.errors import StoreError
-from podium.events import Event, EventKind
+from podium.events import Event, EventKind, make_event
 from podium.guards._budget import Budget, BudgetLedger
 from podium.guards._limits import Limits, LoopPolicy
 from podium.memory._blackboard import Blackboard, Entry, EntryStatus
@@ -143,31 +143,40 @@ class Recorder:
         usage: Usage | None = None,
     ) -> Event:
         """Record an event that ends now."""
+        return self.record(kind, path, parent, agent, started_at, payload, usage)
+
+    def record(
+        self,
+        kind: EventKind,
+        path: str,
+        parent: str,
+        agent: str,
+        started_at: float | None,
+        payload: dict[str, Any] | None,
+        usage: Usage | None,
+    ) -> Event:
+        """`emit` with positional arguments (the engine's hot path)."""
         now = time.time()
         if self.replay is not None and self.replay.suppress(path, kind):
-            return Event(
-                run_id=self.run_id,
-                path=path,
-                parent=parent,
-                agent=agent,
-                kind=kind,
-                started_at=now,
-                ended_at=now,
-            )  # already in the log: not written twice
-        event = Event(
-            run_id=self.run_id,
-            seq=self._seq,
-            path=path,
-            parent=parent,
-            agent=agent,
-            kind=kind,
-            started_at=now if started_at is None else started_at,
-            ended_at=now,
-            payload=payload if payload is not None else {},
+            # already in the log: not written twice
+            return make_event(self.run_id, -1, path, parent, agent, kind, now, now, {})
+        if payload is None:
+            payload = {}
+        else:
+            redactor = self.redactor
+            if redactor is not None and payload and redactor.might_contain_obj(payload):
+                payload = redactor.scrub_obj(payload)
+        event = make_event(
+            self.run_id,
+            self._seq,
+            path,
+            parent,
+            agent,
+            kind,
+            now if started_at is None else started_at,
+            now,
+            payload,
         )
-        redactor = self.redactor
-        if redactor is not None and payload and redactor.might_contain_obj(payload):
-            event.payload = redactor.scrub_obj(payload)
         if usage is not None:
             event.input_tokens = usage.input_tokens
             event.output_tokens = usage.output_tokens
@@ -453,12 +462,9 @@ class StepContext:
         usage: Usage | None = None,
     ) -> Event:
         """Record an event at this step (or at a sub-path of it)."""
-        return self.state.recorder.emit(
-            kind,
-            path=self.path if path is None else path,
-            parent=self.parent if path is None else self.path,
-            agent=self.agent,
-            started_at=started_at,
-            payload=payload,
-            usage=usage,
-        )
+        if path is None:
+            path, parent = self.path, self.parent
+        else:
+            parent = self.path
+        recorder = self.state.recorder
+        return recorder.record(kind, path, parent, self.agent, started_at, payload, usage)

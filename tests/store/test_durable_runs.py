@@ -97,3 +97,29 @@ async def test_fork_reuses_steps_before_the_fork_point(backend: Backend) -> None
         if e.kind is EventKind.SUBTASK_END
     }
     assert outputs == {"t1": "first a", "t2": "second b"}
+
+
+def test_request_hash_of_a_recorded_call_never_changes() -> None:
+    """Resuming compares new requests with hashes in old logs: the hashed bytes are fixed."""
+    from podium import Message, ModelRequest, ToolCall, tool
+    from podium._engine._replay import request_hash
+
+    @tool
+    def search(query: str) -> str:
+        """Search the web."""
+        return query
+
+    call = ToolCall(id="c1", name="search", arguments='{"query": "tide pools"}')
+    request = ModelRequest(
+        messages=(
+            Message.system("You are é."),
+            Message.user("find"),
+            Message.assistant("", (call,)),
+            Message.tool(call, "3 results"),
+        ),
+        tools=(search.spec,),
+        max_tokens=100,
+        output_name="Plan",
+    )
+    # the value recorded by earlier versions of podium for this request
+    assert request_hash("scripted:x", request) == "c5976a027a03cb02619e6ce0532ad773"

@@ -35,20 +35,23 @@ _ALWAYS = frozenset(
 
 
 def request_hash(model: str, request: ModelRequest) -> str:
-    """A stable hash of what a model call depends on (not of budget clamping)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(model.encode())
+    """A stable hash of what a model call depends on (not of budget clamping).
+
+    Recorded runs keep these hashes: the bytes hashed must never change.
+    """
+    parts = [model.encode()]
+    add = parts.append
     for m in request.messages:
-        h.update(b"\x00" + m.role.encode() + b"\x01" + m.content.encode())
+        add(b"\x00" + m.role.encode() + b"\x01" + m.content.encode())
         for c in m.tool_calls:
-            h.update(b"\x02" + c.name.encode() + b"\x03" + c.arguments.encode())
+            add(b"\x02" + c.name.encode() + b"\x03" + c.arguments.encode())
         if m.tool_call_id:
-            h.update(b"\x04" + m.tool_call_id.encode())
+            add(b"\x04" + m.tool_call_id.encode())
     for t in request.tools:
-        h.update(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
-        h.update(json.dumps(t.parameters, sort_keys=True).encode())
-    h.update(b"\x07" + (request.output_name or "").encode())
-    return h.hexdigest()
+        add(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
+        add(json.dumps(t.parameters, sort_keys=True).encode())
+    add(b"\x07" + (request.output_name or "").encode())
+    return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
 
 
 def args_hash(agent: str, tool: str, arguments: str) -> str:

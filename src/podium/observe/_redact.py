@@ -102,11 +102,11 @@ class Redactor:
             if kind is str:
                 if item not in clean and self._maybe_new(item):
                     return True
-            elif kind in _SCALARS:
-                continue
             elif kind is dict or kind is list or kind is tuple:
                 if item and self._walk(item):
                     return True
+            elif kind in _SCALARS:
+                continue
             elif isinstance(item, str):
                 if self._maybe_new(str(item)):
                     return True
@@ -116,15 +116,15 @@ class Redactor:
 
     def _maybe_new(self, text: str) -> bool:
         """`_maybe`, remembering clean texts so that each is scanned once."""
-        if len(text) < 3 or text in self._clean:  # every fragment is 3+ characters
+        if text in self._clean:
             return False
-        if self._maybe(text):
+        if len(text) >= 3 and self._maybe(text):  # every fragment is 3+ characters
             return True
         if self._clean_chars > _CLEAN_MEMORY_CHARS:
             self._clean.clear()
             self._clean_chars = 0
         self._clean[text] = None
-        self._clean_chars += len(text)
+        self._clean_chars += len(text) + 1  # short texts count too: the memory is bounded
         return False
 
     def _maybe(self, text: str) -> bool:

@@ -94,28 +94,21 @@ def _prompt_bytes(messages: Sequence[Message]) -> int:
     return size
 
 
-async def _ask_model(
-    ctx: StepContext, model: Model, request: ModelRequest, path: str, started: float
-) -> ModelResponse:
-    """A real call; a failure is recorded before it is raised."""
-    try:
-        return await model.request(request)
-    except ProviderError as exc:
-        ctx.emit(
-            EventKind.ERROR,
-            path=path,
-            started_at=started,
-            payload={
-                "error": type(exc).__name__,
-                "code": exc.code,
-                "message": str(exc),
-                "status": exc.status,
-                "attempts": exc.attempts,
-            },
-        )
-        mark_recorded(exc)
-        await ctx.state.recorder.flush()
-        raise
+def _record_provider_error(ctx: StepContext, exc: ProviderError, path: str, started: float) -> None:
+    """Record a failed model call (the caller flushes, then raises)."""
+    ctx.emit(
+        EventKind.ERROR,
+        path=path,
+        started_at=started,
+        payload={
+            "error": type(exc).__name__,
+            "code": exc.code,
+            "message": str(exc),
+            "status": exc.status,
+            "attempts": exc.attempts,
+        },
+    )
+    mark_recorded(exc)
 
 
 def _bounded(response: ModelResponse) -> ModelResponse:
@@ -158,7 +151,15 @@ async def _call_model(
     )
     ctx.state.recorder.write_soon()  # stored while the model works
     try:
-        response = recorded or _bounded(await _ask_model(ctx, model, request, path, started))
+        if recorded is not None:
+            response = recorded
+        else:
+            try:
+                response = _bounded(await model.request(request))
+            except ProviderError as exc:  # recorded before it is raised
+                _record_provider_error(ctx, exc, path, started)
+                await ctx.state.recorder.flush()
+                raise
     except BaseException:
         if reservation is not None:
             BudgetLedger.settle(reservation, None)

@@ -16,7 +16,7 @@ from typing import Any
 
 from podium.errors import ReplayDivergence
 from podium.events import Event, EventKind
-from podium.messages import ToolCall
+from podium.messages import Message, ToolCall
 from podium.models._base import ModelRequest, ModelResponse, Usage
 
 __all__ = ["Decision", "ReplayLog", "request_hash"]
@@ -34,24 +34,49 @@ _ALWAYS = frozenset(
 )
 
 
+#: Hash states after ``model`` and a first (system) message, per message object:
+#: an agent's system message is one object across its calls (see `_loop._setup`).
+_PREFIXES: dict[tuple[str, int], tuple[Message, Any]] = {}
+_MAX_PREFIXES = 512
+
+
+def _message_bytes(m: Message) -> bytes:
+    data = b"\x00" + m.role.encode() + b"\x01" + m.content.encode()
+    for c in m.tool_calls:
+        data += b"\x02" + c.name.encode() + b"\x03" + c.arguments.encode()
+    if m.tool_call_id:
+        data += b"\x04" + m.tool_call_id.encode()
+    return data
+
+
 def request_hash(model: str, request: ModelRequest) -> str:
     """A stable hash of what a model call depends on (not of budget clamping).
 
     Recorded runs keep these hashes: the bytes hashed must never change.
     """
-    parts = [model.encode()]
-    add = parts.append
-    for m in request.messages:
-        add(b"\x00" + m.role.encode() + b"\x01" + m.content.encode())
-        for c in m.tool_calls:
-            add(b"\x02" + c.name.encode() + b"\x03" + c.arguments.encode())
-        if m.tool_call_id:
-            add(b"\x04" + m.tool_call_id.encode())
+    messages = request.messages
+    if messages:
+        first = messages[0]
+        key = (model, id(first))
+        known = _PREFIXES.get(key)
+        if known is not None and known[0] is first:
+            h = known[1].copy()
+        else:
+            prefix = hashlib.blake2b(model.encode() + _message_bytes(first), digest_size=16)
+            if len(_PREFIXES) >= _MAX_PREFIXES:
+                _PREFIXES.clear()
+            _PREFIXES[key] = (first, prefix)  # holds `first`, so its id is not reused
+            h = prefix.copy()
+        messages = messages[1:]
+    else:
+        h = hashlib.blake2b(model.encode(), digest_size=16)
+    parts = [_message_bytes(m) for m in messages]
     for t in request.tools:
-        add(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
-        add(json.dumps(t.parameters, sort_keys=True).encode())
-    add(b"\x07" + (request.output_name or "").encode())
-    return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
+        parts.append(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
+        parts.append(json.dumps(t.parameters, sort_keys=True).encode())
+    parts.append(b"\x07" + (request.output_name or "").encode())
+    h.update(b"".join(parts))
+    return str(h.hexdigest())
 
 
 def args_hash(agent: str, tool: str, arguments: str) -> str:

@@ -150,6 +150,46 @@ async def test_sqlite_append_nowait_keeps_call_order_with_append(tmp_path: Path)
         await store.close()
 
 
+def _committed_seqs(path: Path, run_id: str) -> list[int]:
+    """What another connection sees committed."""
+    other = sqlite3.connect(path)
+    try:
+        rows = other.execute("SELECT seq FROM events WHERE run_id = ? ORDER BY seq", [run_id])
+        return [seq for (seq,) in rows]
+    finally:
+        other.close()
+
+
+async def test_sqlite_append_nowait_is_committed_soon_without_anyone_waiting(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "p.db")
+    try:
+        await store.create_run(record("r1"))
+        written = store.append_nowait([event("r1", 0), event("r1", 1)])
+        assert written is not None
+        deadline = time.monotonic() + 5
+        while _committed_seqs(tmp_path / "p.db", "r1") != [0, 1]:
+            assert time.monotonic() < deadline, "a held-back write was never committed"
+            await asyncio.sleep(0.01)
+        assert written.done() or await written == 2
+    finally:
+        await store.close()
+
+
+async def test_sqlite_commit_soon_and_close_write_held_back_appends(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "p.db")
+    await store.create_run(record("r1"))
+    first = store.append_nowait([event("r1", 0)])
+    assert first is not None
+    store.commit_soon()  # the writer has it now: done without the hold's timer
+    await asyncio.wait_for(first, timeout=5)
+    assert _committed_seqs(tmp_path / "p.db", "r1") == [0]
+    store.append_nowait([event("r1", 1)])
+    await store.close()  # closing writes what was still held back
+    assert _committed_seqs(tmp_path / "p.db", "r1") == [0, 1]
+
+
 class _LosesOneBatch(SqliteStore):
     """Its first write handed over without waiting fails, as a failed commit would."""
 

@@ -75,16 +75,17 @@ class Task:
 
 
 @functools.cache
-def _append_traits(store_type: type) -> tuple[bool, bool]:
-    """(ordered appends, has append_nowait), as promised by the class implementing `append`.
+def _append_traits(store_type: type) -> tuple[bool, bool, bool]:
+    """(ordered appends, append_nowait, commit_soon), as the class implementing `append` has them.
 
     A subclass that overrides `append` (say, to add a delay) loses the promises.
     """
     for cls in store_type.__mro__:
         if "append" in cls.__dict__:
             ordered = bool(cls.__dict__.get("ordered_appends", False))
-            return ordered, ordered and "append_nowait" in cls.__dict__
-    return False, False
+            nowait = ordered and "append_nowait" in cls.__dict__
+            return ordered, nowait, nowait and "commit_soon" in cls.__dict__
+    return False, False, False
 
 
 def _ordered_appends(store: RunStore) -> bool:
@@ -130,6 +131,10 @@ class Recorder:
         # lost if the caller is cancelled) take a fast path in `flush`
         self._ordered = _ordered_appends(store)
         self._nowait = _append_nowait(store)
+        # a store that may hold writes back is told when someone waits for them
+        self._commit_soon: Callable[[], None] | None = (
+            getattr(store, "commit_soon", None) if _append_traits(type(store))[2] else None
+        )
 
     def emit(
         self,
@@ -250,6 +255,8 @@ class Recorder:
         Raises the store's error if one of them failed.
         """
         if self._inflight:
+            if self._commit_soon is not None:
+                self._commit_soon()
             waiting = set(self._inflight)
             # wait(), not gather(): a cancelled step must not cancel others' writes
             await asyncio.wait(waiting)

@@ -38,6 +38,9 @@ __all__ = ["DEFAULT_PATH", "SCHEMA_VERSION", "SqliteStore"]
 DEFAULT_PATH = Path(".podium") / "podium.db"
 
 _STOP = object()
+#: Longest time a write handed over without waiting is held back before the
+#: writer thread sees it; writes arriving meanwhile wake the writer once.
+_HOLD_SECONDS = 0.002
 #: Commits between passive checkpoints (each commit adds a few WAL pages).
 _CHECKPOINT_EVERY = 200
 #: WAL pages at which the writer checkpoints itself, should the checkpointer lag.
@@ -68,11 +71,13 @@ class SqliteStore(SqlStore):
         """Queue an `append` behind every write queued so far, without waiting.
 
         The returned future is done once the events are committed (or holds the
-        error). None when the store is not open yet: then use `append`.
+        error). None when the store is not open yet: then use `append`. The
+        write may be held back for up to 2 ms so that writes arriving together
+        wake the writer thread once; `commit_soon` ends the wait.
         """
         if self._writer is None or not events:
             return None
-        return self._put(append_stmt(events))
+        return self._hold(append_stmt(events))
 
     def create_run_leased_nowait(
         self, run: RunRecord, owner: str, ttl: float
@@ -84,11 +89,39 @@ class SqliteStore(SqlStore):
         """
         if self._writer is None:
             return None
-        return self._put(*create_leased_stmts(run, owner, ttl))
+        return self._hold(*create_leased_stmts(run, owner, ttl))
+
+    def commit_soon(self) -> None:
+        """Hand the writes this event loop held back to the writer thread now."""
+        self._release(asyncio.get_running_loop())
+
+    def _hold(self, *stmts: Stmt) -> asyncio.Future[int]:
+        """A write queued when the hold ends (or earlier), behind this loop's others."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        held = self._held.get(loop)
+        if held is None:
+            timer = loop.call_later(_HOLD_SECONDS, self._release, loop, False)
+            held = self._held[loop] = ([], timer)
+        held[0].append((stmts, fut, loop))
+        return fut
+
+    def _release(self, loop: asyncio.AbstractEventLoop, cancel: bool = True) -> None:
+        held = self._held.pop(loop, None)
+        if held is None:
+            return
+        work, timer = held
+        if cancel:
+            timer.cancel()
+        for item in work:
+            self._queue.put(item)
 
     def _put(self, *stmts: Stmt) -> asyncio.Future[int]:
-        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.put((stmts, fut, fut.get_loop()))
+        loop = asyncio.get_running_loop()
+        if self._held:  # writes held back by this loop go first: appends stay in order
+            self._release(loop)
+        fut: asyncio.Future[int] = loop.create_future()
+        self._queue.put((stmts, fut, loop))
         return fut
 
     dialect = SQLITE
@@ -102,6 +135,8 @@ class SqliteStore(SqlStore):
         self._read_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
+        # writes handed over without waiting, held back per event loop (see `_hold`)
+        self._held: dict[asyncio.AbstractEventLoop, tuple[list[_Work], asyncio.TimerHandle]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,6 +286,8 @@ class SqliteStore(SqlStore):
         writer = self._writer
         if writer is None:
             return
+        for loop in list(self._held):  # held writes are written before the writer stops
+            self._release(loop, cancel=loop is asyncio.get_running_loop())
         self._queue.put(_STOP)
         await asyncio.to_thread(writer.join)
         self._writer = None

@@ -1,10 +1,12 @@
-"""The event record: the recorder's fast constructor builds what `Event(...)` builds."""
+"""The engine's fast constructors build what the dataclasses' own __init__ builds."""
 
 from __future__ import annotations
 
 import dataclasses
 
+from podium._engine._context import Recorder, RunState, StepContext, _step_context
 from podium.events import Event, EventKind, make_event
+from podium.store import MemoryStore
 
 
 def test_make_event_sets_every_field_like_the_dataclass_init() -> None:
@@ -24,3 +26,15 @@ def test_make_event_sets_every_field_like_the_dataclass_init() -> None:
         assert getattr(fast, f.name) == getattr(slow, f.name), f.name
     assert fast == slow
     assert fast.payload_json() == '{"status":"ok"}'
+
+
+def test_step_context_fast_constructor_sets_every_field() -> None:
+    state = RunState(run_id="r1", recorder=Recorder(MemoryStore(), "r1"))
+    args = {"state": state, "path": "root/w", "parent": "root", "agent": "w", "depth": 2}
+    fast, slow = _step_context(ledger=None, **args), StepContext(ledger=None, **args)
+    for f in dataclasses.fields(StepContext):  # a new field must be set by _step_context too
+        assert getattr(fast, f.name) is getattr(slow, f.name), f.name
+    child = slow.child("task[t1]", agent="w1", nest=True)
+    expected = ("root/w/task[t1]", "root/w", "w1", 3)
+    assert (child.path, child.parent, child.agent, child.depth) == expected
+    assert slow.as_agent("other").agent == "other" and slow.as_agent("other").path == "root/w"

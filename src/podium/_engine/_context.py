@@ -370,25 +370,18 @@ class StepContext:
 
     def child(self, segment: str, *, agent: str | None = None, nest: bool = False) -> StepContext:
         """A context for a sub-step at ``path/segment``."""
-        return StepContext(
-            state=self.state,
-            path=f"{self.path}/{segment}",
-            parent=self.path,
-            agent=self.agent if agent is None else agent,
-            depth=self.depth + (1 if nest else 0),
-            ledger=self.ledger,
+        return _step_context(
+            self.state,
+            f"{self.path}/{segment}",
+            self.path,
+            self.agent if agent is None else agent,
+            self.depth + 1 if nest else self.depth,
+            self.ledger,
         )
 
     def as_agent(self, agent: str) -> StepContext:
         """The same step, owned by `agent`."""
-        return StepContext(
-            state=self.state,
-            path=self.path,
-            parent=self.parent,
-            agent=agent,
-            depth=self.depth,
-            ledger=self.ledger,
-        )
+        return _step_context(self.state, self.path, self.parent, agent, self.depth, self.ledger)
 
     def scoped(self, owner: object, budget: Budget | None) -> StepContext:
         """This context with `owner`'s own budget share (if it has one) in force."""
@@ -475,3 +468,25 @@ class StepContext:
             parent = self.path
         recorder = self.state.recorder
         return recorder.record(kind, path, parent, self.agent, started_at, payload, usage)
+
+
+# Every step makes a context or two: set the slots directly, not through the
+# frozen dataclass's keyword __init__ (about half the cost). A test checks that
+# this sets every field.
+_set_state, _set_path, _set_parent, _set_agent, _set_depth, _set_ledger = (
+    StepContext.__dict__[name].__set__
+    for name in ("state", "path", "parent", "agent", "depth", "ledger")
+)
+
+
+def _step_context(
+    state: RunState, path: str, parent: str, agent: str, depth: int, ledger: BudgetLedger | None
+) -> StepContext:
+    ctx: StepContext = object.__new__(StepContext)
+    _set_state(ctx, state)
+    _set_path(ctx, path)
+    _set_parent(ctx, parent)
+    _set_agent(ctx, agent)
+    _set_depth(ctx, depth)
+    _set_ledger(ctx, ledger)
+    return ctx

@@ -249,35 +249,9 @@ def event_row(e: Event) -> tuple[Any, ...]:
     )
 
 
-def append_stmt(events: Sequence[Event], *, lazy: bool = False) -> Stmt:
-    """The statement that inserts `events`.
-
-    With `lazy`, rows (and their payload JSON) are built when the statement
-    runs, e.g. on a writer thread while the event loop is idle.
-    """
-    if lazy:
-        return Stmt(_INSERT_EVENTS, _EventRows(events), many=True)
+def append_stmt(events: Sequence[Event]) -> Stmt:
+    """The statement that inserts `events`."""
     return Stmt(_INSERT_EVENTS, [event_row(e) for e in events], many=True)
-
-
-class _EventRows(Sequence[tuple[Any, ...]]):
-    """The `events` rows of some events, built each time they are read."""
-
-    __slots__ = ("events",)
-
-    def __init__(self, events: Sequence[Event]) -> None:
-        self.events = events
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [event_row(e) for e in self.events[index]]
-        return event_row(self.events[index])
-
-    def __iter__(self) -> Any:
-        return map(event_row, self.events)
 
 
 def create_leased_stmts(run: RunRecord, owner: str, ttl: float) -> tuple[Stmt, Stmt]:

@@ -77,8 +77,7 @@ class SqliteStore(SqlStore):
         """
         if self._writer is None or not events:
             return None
-        # the recorder hands its batch over for good: rows are built on the writer
-        return self._hold(append_stmt(events, lazy=True))
+        return self._hold(append_stmt(events))
 
     def create_run_leased_nowait(
         self, run: RunRecord, owner: str, ttl: float

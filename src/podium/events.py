@@ -40,10 +40,11 @@ def _c_encoder() -> Any:
 _C_ENCODE = _c_encoder()
 
 
-def _encode(payload: dict[str, Any]) -> str:
+def compact_json(value: Any) -> str:
+    """`value` as compact JSON text, non-ASCII kept (the stored form of payloads)."""
     if _C_ENCODE is not None:
-        return "".join(_C_ENCODE(payload, 0))
-    return _ENCODER.encode(payload)
+        return "".join(_C_ENCODE(value, 0))
+    return _ENCODER.encode(value)
 
 
 class EventKind(StrEnum):
@@ -158,7 +159,7 @@ class Event:
     def payload_json(self) -> str:
         """The payload as compact JSON text (computed once)."""
         if self._json is None:
-            self._json = _encode(self.payload)
+            self._json = compact_json(self.payload)
         return self._json
 
 

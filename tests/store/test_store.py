@@ -119,6 +119,7 @@ async def test_unicode_round_trips(store: RunStore) -> None:
     await store.append([odd])
     final = record("u1", task=text, status="completed", output=text, error=text, model=text)
     final.name = "\ufdd0 looks like the escape mark"
+    final.usage = {"per_model": {"m\u00fc\ud83d": {"cost_usd": 0.5}}, "per_agent": {"ärzte": {}}}
     await store.finish_run(final)
 
     (stored,) = await store.events("u1")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from podium.errors import StoreError
-from podium.events import Event, EventKind
+from podium.events import Event, EventKind, compact_json
 from podium.store._base import RunRecord, check_ttl
 
 __all__ = [
@@ -201,7 +201,7 @@ def run_row(run: RunRecord) -> tuple[Any, ...]:
         run.ended_at,
         _opt(run.output, encode_text),
         _opt(run.error, encode_text),
-        json.dumps(run.usage),
+        _storable_json(run.usage, compact_json(run.usage)),
         encode_text(run.model),
         int(run.offline),
     )
@@ -224,14 +224,19 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
     )
 
 
+def _storable_json(value: Any, text: str) -> str:
+    """`text`, the compact JSON of `value`, or an escaped form a database accepts."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # lone surrogates (e.g. from decoded JSON): keep escaped
+            return json.dumps(value, separators=(",", ":"), default=str)
+    return text
+
+
 def event_row(e: Event) -> tuple[Any, ...]:
     """The `events` row of `e`; the payload is JSON text with NULs escaped."""
-    payload = e.payload_json()
-    if not payload.isascii():
-        try:
-            payload.encode()
-        except UnicodeEncodeError:  # lone surrogates (e.g. from decoded JSON): keep escaped
-            payload = json.dumps(e.payload, separators=(",", ":"), default=str)
+    payload = _storable_json(e.payload, e.payload_json())
     return (
         e.run_id,
         e.seq,

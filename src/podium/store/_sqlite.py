@@ -72,7 +72,7 @@ class SqliteStore(SqlStore):
 
         The returned future is done once the events are committed (or holds the
         error). None when the store is not open yet: then use `append`. The
-        write may be held back for up to 2 ms so that writes arriving together
+        write may be held back for about 2 ms so that writes arriving together
         wake the writer thread once; `commit_soon` ends the wait.
         """
         if self._writer is None or not events:

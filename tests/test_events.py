@@ -38,3 +38,16 @@ def test_step_context_fast_constructor_sets_every_field() -> None:
     expected = ("root/w/task[t1]", "root/w", "w1", 3)
     assert (child.path, child.parent, child.agent, child.depth) == expected
     assert slow.as_agent("other").agent == "other" and slow.as_agent("other").path == "root/w"
+
+
+def test_memory_store_copies_every_run_field() -> None:
+    from podium.store import RunRecord
+    from podium.store._memory import _copy
+
+    run = RunRecord(run_id="r", name="n", task="t", status="completed", created_at=1.0)
+    run.ended_at, run.output, run.error, run.model, run.offline = 2.0, "o", "e", "m", True
+    run.usage = {"total": {}}
+    copy = _copy(run)
+    for f in dataclasses.fields(RunRecord):  # a new field must be copied too
+        assert getattr(copy, f.name) == getattr(run, f.name), f.name
+    assert copy is not run

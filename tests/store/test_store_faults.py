@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_kit import event, pg_admin, record
@@ -63,8 +64,8 @@ async def test_sqlite_lock_held_too_long_is_a_store_error(tmp_path: Path) -> Non
 class _TinySqliteStore(SqliteStore):
     """A store whose database may not grow: a full disk, simulated."""
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = super()._connect()
+    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
+        conn = super()._connect(busy_timeout)
         conn.execute("PRAGMA max_page_count=1")  # clamped to the current size
         return conn
 
@@ -188,6 +189,50 @@ async def test_sqlite_commit_soon_and_close_write_held_back_appends(tmp_path: Pa
     store.append_nowait([event("r1", 1)])
     await store.close()  # closing writes what was still held back
     assert _committed_seqs(tmp_path / "p.db", "r1") == [0, 1]
+
+
+async def test_sqlite_bad_write_after_held_ones_fails_alone(tmp_path: Path) -> None:
+    """The event loop commits small waited-for batches itself; a bad one falls back."""
+    store = SqliteStore(tmp_path / "p.db")
+    try:
+        await store.create_run(record("r1"))
+        held = store.append_nowait([event("r1", 0), event("r1", 1)])
+        assert held is not None
+        with pytest.raises(StoreError, match=r"already exists|UNIQUE"):
+            await store.append([event("r1", 1)])  # the same seq again: rejected
+        assert await held == 2  # the good batch before it is committed regardless
+        await store.append([event("r1", 2)])
+        assert _committed_seqs(tmp_path / "p.db", "r1") == [0, 1, 2]
+    finally:
+        await store.close()
+
+
+class _SlowWriter(SqliteStore):
+    """Its writer thread takes 20 ms per commit: queued writes stay in flight."""
+
+    def _commit(self, conn: sqlite3.Connection, work: list[Any]) -> None:
+        time.sleep(0.02)
+        super()._commit(conn, work)
+
+
+async def test_sqlite_writes_stay_in_order_across_writer_and_event_loop(tmp_path: Path) -> None:
+    store = _SlowWriter(tmp_path / "p.db")
+    try:
+        await store.create_run(record("r1"))
+        seq = 0
+        for round_ in range(30):
+            # some go to the writer thread when the hold ends, some are committed
+            # by the event loop when awaited; the log must be gap-free at all times
+            store.append_nowait([event("r1", seq)])
+            seq += 1
+            if round_ % 3 == 0:
+                await asyncio.sleep(0.003)  # the hold ends: the writer takes it
+            await store.append([event("r1", seq)])
+            seq += 1
+            committed = _committed_seqs(tmp_path / "p.db", "r1")
+            assert committed == list(range(seq)), committed
+    finally:
+        await store.close()
 
 
 class _LosesOneBatch(SqliteStore):

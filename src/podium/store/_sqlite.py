@@ -3,6 +3,9 @@
 Writes go through one writer thread that commits everything queued at that
 moment in a single transaction (group commit), so many concurrent runs share
 fsyncs while each `append` still returns only after its events are committed.
+A small write someone waits for while that thread is idle is committed by the
+event loop itself, on a connection that never waits for a lock (see
+`_commit_inline`).
 """
 
 from __future__ import annotations
@@ -41,8 +44,11 @@ _STOP = object()
 #: Longest time a write handed over without waiting is held back before the
 #: writer thread sees it; writes arriving meanwhile wake the writer once.
 _HOLD_SECONDS = 0.002
+#: Rows the event loop commits itself when the writer thread is idle and someone
+#: waits (more go to the writer thread, so the loop is never blocked for long).
+_INLINE_ROWS = 128
 #: Commits between passive checkpoints (each commit adds a few WAL pages).
-_CHECKPOINT_EVERY = 200
+_CHECKPOINT_EVERY = 50
 #: WAL pages at which the writer checkpoints itself, should the checkpointer lag.
 _WRITER_CHECKPOINT_PAGES = 4_000
 _Op = Callable[[sqlite3.Connection], Any]
@@ -92,8 +98,15 @@ class SqliteStore(SqlStore):
         return self._hold(*create_leased_stmts(run, owner, ttl))
 
     def commit_soon(self) -> None:
-        """Hand the writes this event loop held back to the writer thread now."""
-        self._release(asyncio.get_running_loop())
+        """Write the writes this event loop held back now: someone waits for them.
+
+        When the writer thread is idle and they are few, the event loop commits
+        them itself (no thread hand-off); otherwise they go to the writer.
+        """
+        loop = asyncio.get_running_loop()
+        held = self._held.get(loop)
+        if held is not None and not self._commit_inline(loop, held[0]):
+            self._release(loop)
 
     def _hold(self, *stmts: Stmt) -> asyncio.Future[int]:
         """A write queued when the hold ends (or earlier), behind this loop's others."""
@@ -113,16 +126,64 @@ class SqliteStore(SqlStore):
         work, timer = held
         if cancel:
             timer.cancel()
+        self._enqueue(work)
+
+    def _enqueue(self, work: list[_Work]) -> None:
+        with self._count_lock:
+            self._queued += len(work)
         for item in work:
             self._queue.put(item)
 
     def _put(self, *stmts: Stmt) -> asyncio.Future[int]:
+        """A write someone waits for: behind this loop's held writes, committed now."""
         loop = asyncio.get_running_loop()
-        if self._held:  # writes held back by this loop go first: appends stay in order
-            self._release(loop)
         fut: asyncio.Future[int] = loop.create_future()
-        self._queue.put((stmts, fut, loop))
+        held = self._held.get(loop)
+        work = [*held[0], (stmts, fut, loop)] if held is not None else [(stmts, fut, loop)]
+        if self._commit_inline(loop, work):
+            return fut
+        self._release(loop)  # held writes go first: appends stay in order
+        self._enqueue([(stmts, fut, loop)])
         return fut
+
+    def _commit_inline(self, loop: asyncio.AbstractEventLoop, work: list[_Work]) -> bool:
+        """Commit `work` (this loop's held writes first) on the event loop, if cheap.
+
+        Only when the writer thread has nothing queued or in progress (so every
+        earlier write is committed and order holds), the batch is small, and the
+        database is not locked by anyone else: the inline connection never waits
+        for a lock. Returns False, having written nothing, when it cannot.
+        """
+        conn = self._inline
+        if conn is None or self._queued or _rows(work) > _INLINE_ROWS:
+            return False
+        if not self._inline_lock.acquire(blocking=False):
+            return False  # another event loop is using it
+        try:
+            if self._queued:
+                return False
+            try:
+                counts = _transaction(conn, [_runner(stmts) for stmts, _, _ in work])
+            except Exception:  # busy, or a bad write: the writer retries and reports
+                return False
+        finally:
+            self._inline_lock.release()
+        held = self._held.pop(loop, None)
+        if held is not None:
+            held[1].cancel()
+        for (_, fut, _), count in zip(work, counts, strict=True):
+            if not fut.done():
+                fut.set_result(count)
+        self._committed()
+        return True
+
+    def _committed(self) -> None:
+        """Count a commit; every `_CHECKPOINT_EVERY` the checkpointer copies the WAL back."""
+        with self._count_lock:
+            self._commits += 1
+            due = self._commits % _CHECKPOINT_EVERY == 0
+        if due and self._checkpointer is not None:
+            self._checkpointer.due.set()
 
     dialect = SQLITE
 
@@ -137,14 +198,21 @@ class SqliteStore(SqlStore):
         self._checkpointer: _Checkpointer | None = None
         # writes handed over without waiting, held back per event loop (see `_hold`)
         self._held: dict[asyncio.AbstractEventLoop, tuple[list[_Work], asyncio.TimerHandle]] = {}
+        # the event loop's own connection for small writes while the writer is idle
+        self._inline: sqlite3.Connection | None = None
+        self._inline_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._queued = 0  # writes queued to the writer thread and not yet committed
+        self._commits = 0
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        wait = self.busy_timeout if busy_timeout is None else busy_timeout
         conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=wait, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             self._set_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
@@ -191,13 +259,16 @@ class SqliteStore(SqlStore):
                 # the checkpointer thread copies the WAL back; the writer only if it lags
                 conn.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
                 self._reader = self._connect()
+                self._inline = self._connect(busy_timeout=0)
+                self._inline.execute("PRAGMA wal_autocheckpoint=0")  # never on the event loop
                 self._checkpointer = _Checkpointer(self._connect())
             except (sqlite3.Error, StoreError) as exc:
                 if conn is not None:
                     conn.close()
-                if self._reader is not None:
-                    self._reader.close()
-                    self._reader = None
+                for other in (self._reader, self._inline):
+                    if other is not None:
+                        other.close()
+                self._reader = self._inline = None
                 if isinstance(exc, StoreError):
                     raise
                 raise StoreError(f"cannot open run store {self.path}: {exc}") from exc
@@ -212,7 +283,6 @@ class SqliteStore(SqlStore):
             await asyncio.to_thread(self._start)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
-        commits = 0
         while True:
             batch = [self._queue.get()]
             while True:
@@ -223,9 +293,9 @@ class SqliteStore(SqlStore):
             work: list[_Work] = [entry for entry in batch if entry is not _STOP]
             if work:
                 self._commit(conn, work)
-                commits += 1
-                if commits % _CHECKPOINT_EVERY == 0 and self._checkpointer is not None:
-                    self._checkpointer.due.set()
+                with self._count_lock:
+                    self._queued -= len(work)
+                self._committed()
             if len(work) < len(batch):
                 conn.close()
                 return
@@ -291,6 +361,10 @@ class SqliteStore(SqlStore):
         self._queue.put(_STOP)
         await asyncio.to_thread(writer.join)
         self._writer = None
+        with self._inline_lock:
+            if self._inline is not None:
+                self._inline.close()
+                self._inline = None
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
@@ -344,6 +418,11 @@ def _runner(stmts: tuple[Stmt, ...]) -> _Op:
         return count
 
     return run
+
+
+def _rows(work: list[_Work]) -> int:
+    """Rows the writes in `work` insert or change, about."""
+    return sum(len(stmt.params) if stmt.many else 1 for stmts, _, _ in work for stmt in stmts)
 
 
 def _transaction(conn: sqlite3.Connection, ops: list[_Op]) -> list[Any]:

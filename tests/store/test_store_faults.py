@@ -303,6 +303,32 @@ def _grows_past(path: Path, size: int, seconds: float) -> bool:
     return True
 
 
+async def test_sqlite_wal_starts_over_while_commits_keep_coming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passive checkpoints alone let the WAL grow without end under steady commits."""
+    import podium.store._sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(sqlite_store, "_WRITER_CHECKPOINT_PAGES", 40)  # 160 KB
+    path = tmp_path / "p.db"
+    store = SqliteStore(path)
+    wal = path.with_name("p.db-wal")
+    try:
+        await store.create_run(record("r1"))
+        largest = 0
+        for seq in range(4_000):  # one commit each, 2 pages: a WAL never reused reaches 32 MB
+            await store.append([event("r1", seq, text="x" * 3_000)])
+            if seq % 50 == 0:
+                largest = max(largest, wal.stat().st_size)
+        assert len(await store.events("r1")) == 4_000
+        # reused from its start after each RESTART checkpoint (the file keeps its
+        # largest size; how large depends on how far the checkpointer lagged)
+        assert largest < 16_000_000, f"the WAL reached {largest} bytes"
+    finally:
+        await store.close()
+
+
 async def test_sqlite_copies_its_wal_back_while_open(tmp_path: Path) -> None:
     """Checkpoints run beside the writer: the database file grows, the WAL stays bounded."""
     path = tmp_path / "p.db"

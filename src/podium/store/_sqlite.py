@@ -377,8 +377,13 @@ class _Checkpointer:
     """Copies the WAL back into the database file from a thread of its own.
 
     SQLite would do it inside a commit (every 1,000 pages, with an fsync); here
-    it runs beside the writer, so commits do not wait for it. A passive
-    checkpoint never blocks the writer or readers.
+    it runs beside the writers, so commits do not wait for it. A passive
+    checkpoint never blocks writers or readers, but while commits keep coming
+    it rarely catches up completely, and the WAL file is reused from its start
+    only after a complete one. So once the WAL passes `_WRITER_CHECKPOINT_PAGES`,
+    a RESTART checkpoint follows: it holds new writes back until it is done (the
+    event loop's connection then hands its writes to the writer thread, which
+    waits), and the WAL starts over.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -398,7 +403,9 @@ class _Checkpointer:
                 self.conn.close()
                 return
             with contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                _, pages, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if pages > _WRITER_CHECKPOINT_PAGES:
+                    self.conn.execute("PRAGMA wal_checkpoint(RESTART)")
 
     def stop(self) -> None:
         self.stopping = True

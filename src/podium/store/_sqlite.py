@@ -49,8 +49,14 @@ _HOLD_SECONDS = 0.002
 _INLINE_ROWS = 128
 #: Commits between passive checkpoints (each commit adds a few WAL pages).
 _CHECKPOINT_EVERY = 50
-#: WAL pages at which the writer checkpoints itself, should the checkpointer lag.
+#: WAL pages at which the writer thread checkpoints itself after a commit. Its
+#: own checkpoint completes (nobody else writes meanwhile), so the WAL then
+#: starts over; passive ones beside busy writers rarely catch up completely.
 _WRITER_CHECKPOINT_PAGES = 4_000
+#: Every this many writes the event loop would commit itself, one goes to the
+#: writer thread anyway, so that the writer's checkpoint keeps the WAL bounded
+#: (the event loop's connection never checkpoints: that would stall the loop).
+_THREAD_EVERY = 50
 _Op = Callable[[sqlite3.Connection], Any]
 # one queued write: its statements, and the future (on its loop) to settle
 _Work = tuple[tuple[Stmt, ...], "asyncio.Future[int]", asyncio.AbstractEventLoop]
@@ -157,6 +163,9 @@ class SqliteStore(SqlStore):
         conn = self._inline
         if conn is None or self._queued or _rows(work) > _INLINE_ROWS:
             return False
+        self._inline_turns += 1
+        if self._inline_turns % _THREAD_EVERY == 0:
+            return False  # the writer's turn: its commit checkpoints a large WAL
         if not self._inline_lock.acquire(blocking=False):
             return False  # another event loop is using it
         try:
@@ -203,6 +212,10 @@ class SqliteStore(SqlStore):
         self._inline_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._queued = 0  # writes queued to the writer thread and not yet committed
+        self._inline_turns = 0
+        # the writer thread's commits (which may checkpoint) and the checkpointer's
+        # passive checkpoints take turns: two at once would make one give up
+        self._checkpoint_lock = threading.Lock()
         self._commits = 0
 
     def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
@@ -260,8 +273,8 @@ class SqliteStore(SqlStore):
                 conn.execute(f"PRAGMA wal_autocheckpoint={_WRITER_CHECKPOINT_PAGES}")
                 self._reader = self._connect()
                 self._inline = self._connect(busy_timeout=0)
-                self._inline.execute("PRAGMA wal_autocheckpoint=0")  # never on the event loop
-                self._checkpointer = _Checkpointer(self._connect())
+                self._inline.execute("PRAGMA wal_autocheckpoint=0")
+                self._checkpointer = _Checkpointer(self._connect(), self._checkpoint_lock)
             except (sqlite3.Error, StoreError) as exc:
                 if conn is not None:
                     conn.close()
@@ -292,7 +305,8 @@ class SqliteStore(SqlStore):
                     break
             work: list[_Work] = [entry for entry in batch if entry is not _STOP]
             if work:
-                self._commit(conn, work)
+                with self._checkpoint_lock:  # its own checkpoint must not meet the other
+                    self._commit(conn, work)
                 with self._count_lock:
                     self._queued -= len(work)
                 self._committed()
@@ -378,16 +392,12 @@ class _Checkpointer:
 
     SQLite would do it inside a commit (every 1,000 pages, with an fsync); here
     it runs beside the writers, so commits do not wait for it. A passive
-    checkpoint never blocks writers or readers, but while commits keep coming
-    it rarely catches up completely, and the WAL file is reused from its start
-    only after a complete one. So once the WAL passes `_WRITER_CHECKPOINT_PAGES`,
-    a RESTART checkpoint follows: it holds new writes back until it is done (the
-    event loop's connection then hands its writes to the writer thread, which
-    waits), and the WAL starts over.
+    checkpoint never blocks writers or readers.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
         self.conn = conn
+        self.lock = lock
         self.due = threading.Event()
         self.stopping = False
         self.thread = threading.Thread(
@@ -402,10 +412,8 @@ class _Checkpointer:
             if self.stopping:
                 self.conn.close()
                 return
-            with contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
-                _, pages, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if pages > _WRITER_CHECKPOINT_PAGES:
-                    self.conn.execute("PRAGMA wal_checkpoint(RESTART)")
+            with self.lock, contextlib.suppress(sqlite3.Error):  # busy: the next one catches up
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def stop(self) -> None:
         self.stopping = True

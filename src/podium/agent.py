@@ -129,7 +129,11 @@ class Agent(RunMixin):
         status = "ok"
         output: Any = None
         try:
-            memory = ctx.state.blackboard.select(self.reads, verified_only=self.reads_verified_only)
+            memory = (
+                ctx.state.blackboard.select(self.reads, verified_only=self.reads_verified_only)
+                if self.reads
+                else ()
+            )
             if memory:
                 task = replace(task, memory=(*task.memory, *memory))
             output = await run_loop(self, task, ctx, options)

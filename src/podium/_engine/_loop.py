@@ -210,6 +210,8 @@ def _reserve(
 def _final_text(
     response: ModelResponse, model: Model, ctx: StepContext, clamped: bool = False
 ) -> str:
+    if response.finish_reason != "length" and response.text.strip():
+        return bound(response.text)
     provider, _, name = model.name.partition(":")
     if response.finish_reason == "length" and clamped:
         raise GuardStop(
@@ -344,7 +346,7 @@ async def run_loop(
     max_turns = agent.max_turns
     if ctx.state.limits.max_turns is not None:
         max_turns = min(max_turns, ctx.state.limits.max_turns)
-    repeats = _ToolRepeats(ctx)
+    repeats: _ToolRepeats | None = None  # made at the first tool call
     sent = tool_index = malformed_streak = size = 0
     repaired = False
     for turn in range(max_turns):
@@ -362,6 +364,8 @@ async def run_loop(
         if response.tool_calls:
             messages.append(Message.assistant(bound(response.text), response.tool_calls))
             for call in response.tool_calls:
+                if repeats is None:
+                    repeats = _ToolRepeats(ctx)
                 repeats.record(call, f"{ctx.path}/tool[{call.name}]#{tool_index}")
                 try:
                     outcome = await execute_tool(ctx, call, tools, tool_index)

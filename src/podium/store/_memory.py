@@ -34,15 +34,6 @@ def _copy(run: RunRecord) -> RunRecord:
     return new
 
 
-def _first_repeat(keys: list[tuple[str, int]]) -> tuple[str, int]:
-    seen: set[tuple[str, int]] = set()
-    for key in keys:
-        if key in seen:
-            return key
-        seen.add(key)
-    raise AssertionError("no repeated event")  # pragma: no cover - callers checked
-
-
 class MemoryStore:
     """Keeps runs in process memory; nothing survives the process.
 
@@ -98,13 +89,19 @@ class MemoryStore:
         return done
 
     def _append(self, events: Sequence[Event]) -> None:
-        keys = [(e.run_id, e.seq) for e in events]
-        taken = [k for k in keys if k[1] in self._events.get(k[0], ())]
-        if taken or len(set(keys)) != len(keys):
-            dup = taken[0] if taken else _first_repeat(keys)
-            raise StoreError(f"memory store: write failed: event {dup} already exists")
-        for event in events:
-            self._events.setdefault(event.run_id, {})[event.seq] = event
+        logs = self._events
+        batch: dict[tuple[str, int], Event] = {}
+        for e in events:  # all or none: check every event before storing any
+            key = (e.run_id, e.seq)
+            log = logs.get(e.run_id)
+            if key in batch or (log is not None and e.seq in log):
+                raise StoreError(f"memory store: write failed: event {key} already exists")
+            batch[key] = e
+        for (run_id, seq), e in batch.items():
+            log = logs.get(run_id)
+            if log is None:
+                log = logs[run_id] = {}
+            log[seq] = e
 
     async def finish_run(self, run: RunRecord) -> None:
         """Store the final state of `run`."""

@@ -88,16 +88,6 @@ def _append_traits(store_type: type) -> tuple[bool, bool, bool]:
     return False, False, False
 
 
-def _ordered_appends(store: RunStore) -> bool:
-    """True when the class that implements `append` promises ordered appends."""
-    return _append_traits(type(store))[0]
-
-
-def _append_nowait(store: RunStore) -> Callable[[list[Event]], asyncio.Future[Any] | None] | None:
-    """The store's `append_nowait`, when the class that implements `append` has one."""
-    return getattr(store, "append_nowait", None) if _append_traits(type(store))[1] else None
-
-
 class Recorder:
     """Numbers events, tells listeners, and writes them to the store in batches.
 
@@ -128,12 +118,16 @@ class Recorder:
         self._failure: BaseException | None = None
         self._handover_due = False
         # stores whose appends complete in the order they were called (and are not
-        # lost if the caller is cancelled) take a fast path in `flush`
-        self._ordered = _ordered_appends(store)
-        self._nowait = _append_nowait(store)
-        # a store that may hold writes back is told when someone waits for them
+        # lost if the caller is cancelled) take a fast path in `flush`; those with
+        # `append_nowait` take writes without waiting, and a store that may hold
+        # them back is told (`commit_soon`) when someone waits for them
+        ordered, nowait, commit_soon = _append_traits(type(store))
+        self._ordered = ordered
+        self._nowait: Callable[[list[Event]], asyncio.Future[Any] | None] | None = (
+            store.append_nowait if nowait else None  # type: ignore[attr-defined]
+        )
         self._commit_soon: Callable[[], None] | None = (
-            getattr(store, "commit_soon", None) if _append_traits(type(store))[2] else None
+            store.commit_soon if commit_soon else None  # type: ignore[attr-defined]
         )
 
     def emit(

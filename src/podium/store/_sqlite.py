@@ -169,12 +169,9 @@ class SqliteStore(SqlStore):
         if not self._inline_lock.acquire(blocking=False):
             return False  # another event loop is using it
         try:
-            if self._queued:
-                return False
-            try:
-                counts = _transaction(conn, [_runner(stmts) for stmts, _, _ in work])
-            except Exception:  # busy, or a bad write: the writer retries and reports
-                return False
+            counts = _transaction(conn, [_runner(stmts) for stmts, _, _ in work])
+        except Exception:  # busy, or a bad write: the writer retries and reports
+            return False
         finally:
             self._inline_lock.release()
         held = self._held.pop(loop, None)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/run.py` puts benchmarks/ first, not the repo
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._machine import machine_info  # noqa: E402
+from benchmarks._machine import machine_info, reference_us  # noqa: E402
 
 WORKLOADS = {
     "W1": ("w1_overhead", "framework overhead per model call"),
@@ -52,7 +52,11 @@ def table(results: dict[str, Any]) -> str:
             measured = f"{value} {r['unit']}".strip()
             lines.append(f"{key:4} {r['metric']:<50} {measured:>14}  {r['target']:<12} {verdict}")
         load = "/".join(f"{x:.1f}" for x in result["load_avg_1m"])
-        lines.append(f"{'':4} ({result['seconds']:.1f} s; load average {load} at start/end)")
+        ref = "/".join(f"{x:.1f}" for x in result["reference_ms"])
+        lines.append(
+            f"{'':4} ({result['seconds']:.1f} s; at start/end: load average {load}, "
+            f"reference work {ref} ms)"
+        )
     return "\n".join(lines)
 
 
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         module_name, title = WORKLOADS[key]
         print(f"{key}: {title} ...", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.workloads.{module_name}")
+        reference = reference_us() / 1e3
         t0 = time.perf_counter()
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
@@ -82,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         result["seconds"] = time.perf_counter() - t0
         # other processes on the machine skew timings: the 1-minute load at start and end
         result["load_avg_1m"] = [load, os.getloadavg()[0] if hasattr(os, "getloadavg") else None]
+        # the machine's speed itself drifts (shared hosts): a fixed piece of Python
+        # work timed before and after says how fast it was during this workload
+        result["reference_ms"] = [reference, reference_us() / 1e3]
         result["title"] = title
         report["workloads"][key] = result
     report["seconds"] = time.perf_counter() - started
@@ -90,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     dirty = " (src dirty)" if m["git_dirty_src"] else ""
     print(
         f"podium {m['podium']} @ {m['git_commit'][:10]}{dirty}"
-        f" | {m['cpu']} | {m['cores']} cores | {m['ram_gib']} GiB | Python {m['python']}"
+        f" | {m['cpu']} | {m['cores']} cores | {m['ram_gib']} GiB"
+        f" | Python {m['python']} ({m['python_build']})"
         f" | {m['date']}{' | --quick' if args.quick else ''}"
     )
     print(table(report["workloads"]))

@@ -102,11 +102,11 @@ class Redactor:
             if kind is str:
                 if item not in clean and self._maybe_new(item):
                     return True
+            elif kind in _SCALARS:
+                continue
             elif kind is dict or kind is list or kind is tuple:
                 if item and self._walk(item):
                     return True
-            elif kind in _SCALARS:
-                continue
             elif isinstance(item, str):
                 if self._maybe_new(str(item)):
                     return True

@@ -90,6 +90,16 @@ class MemoryStore:
 
     def _append(self, events: Sequence[Event]) -> None:
         logs = self._events
+        runs = {e.run_id for e in events}
+        if len(runs) == 1:  # the usual batch: one run's new events, checked at C speed
+            (run_id,) = runs
+            seqs = [e.seq for e in events]
+            log = logs.get(run_id)
+            if len(set(seqs)) == len(seqs) and (log is None or log.keys().isdisjoint(seqs)):
+                if log is None:
+                    log = logs[run_id] = {}
+                log.update(zip(seqs, events, strict=True))
+                return
         batch: dict[tuple[str, int], Event] = {}
         for e in events:  # all or none: check every event before storing any
             key = (e.run_id, e.seq)

@@ -7,6 +7,7 @@ numbers, not by tests. W3 and W4 count tokens, which do not depend on the machin
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def test_benchmark_command_prints_the_table_and_writes_json(tmp_path: Path) -> N
     assert "needle retention (declared)" in done.stdout
     report = json.loads(out.read_text())
     machine = report["machine"]
-    assert machine["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert machine["python"] == platform.python_version()
     assert machine["python_build"]
     for key in ("W3", "W4"):
         workload = report["workloads"][key]

@@ -91,7 +91,7 @@ def _append_traits(store_type: type) -> tuple[bool, bool, bool]:
 class Recorder:
     """Numbers events, tells listeners, and writes them to the store in batches.
 
-    `emit` is cheap and synchronous. `write_soon` hands the events emitted so
+    `record` is cheap and synchronous. `write_soon` hands the events emitted so
     far to the store without waiting (stores with ordered appends only), and
     `flush` returns once they are durable. The engine writes soon after every
     model call and flushes before anything leaves the run: a tool with side
@@ -130,20 +130,6 @@ class Recorder:
             store.commit_soon if commit_soon else None  # type: ignore[attr-defined]
         )
 
-    def emit(
-        self,
-        kind: EventKind,
-        *,
-        path: str,
-        parent: str,
-        agent: str,
-        started_at: float | None = None,
-        payload: dict[str, Any] | None = None,
-        usage: Usage | None = None,
-    ) -> Event:
-        """Record an event that ends now."""
-        return self.record(kind, path, parent, agent, started_at, payload, usage)
-
     def record(
         self,
         kind: EventKind,
@@ -154,7 +140,10 @@ class Recorder:
         payload: dict[str, Any] | None,
         usage: Usage | None,
     ) -> Event:
-        """`emit` with positional arguments (the engine's hot path)."""
+        """Record an event that ends now (started at `started_at`, if given).
+
+        Positional arguments: every step records several events (the hot path).
+        """
         now = time.time()
         if self.replay is not None and self.replay.suppress(path, kind):
             # already in the log: not written twice

@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"machine": machine_info(), "quick": args.quick, "workloads": {}}
     started = time.perf_counter()
+    reference = reference_us() / 1e3  # each workload's end is the next one's start
     for key in chosen:
         module_name, title = WORKLOADS[key]
         print(f"{key}: {title} ...", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.workloads.{module_name}")
-        reference = reference_us() / 1e3
         t0 = time.perf_counter()
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         try:
@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         result["load_avg_1m"] = [load, os.getloadavg()[0] if hasattr(os, "getloadavg") else None]
         # the machine's speed itself drifts (shared hosts): a fixed piece of Python
         # work timed before and after says how fast it was during this workload
-        result["reference_ms"] = [reference, reference_us() / 1e3]
+        start, reference = reference, reference_us() / 1e3
+        result["reference_ms"] = [start, reference]
         result["title"] = title
         report["workloads"][key] = result
     report["seconds"] = time.perf_counter() - started

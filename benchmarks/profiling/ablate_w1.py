@@ -24,7 +24,7 @@ import podium._engine._context as context
 import podium._engine._lease as lease
 import podium._engine._runner as runner
 from podium import MemoryStore, SqliteStore
-from podium.events import Event
+from podium.events import Event, make_event
 from podium.observe import Redactor
 
 from ..workloads._common import TimedModel
@@ -33,16 +33,9 @@ from ..workloads.w1_overhead import answer, team
 RUNS = 100
 
 
-def _no_emit(self: Any, kind: Any, *, path: str, parent: str, agent: str, **_: Any) -> Event:
-    return Event(
-        run_id=self.run_id,
-        path=path,
-        parent=parent,
-        agent=agent,
-        kind=kind,
-        started_at=0.0,
-        ended_at=0.0,
-    )
+def no_record(self: Any, kind: Any, path: str, parent: str, agent: str, *_: Any) -> Event:
+    """`Recorder.record` stubbed: the event is built, not recorded (no store, no listeners)."""
+    return make_event(self.run_id, -1, path, parent, agent, kind, 0.0, 0.0, {})
 
 
 def _no_renewal(self: Any) -> None:
@@ -53,7 +46,7 @@ VARIANTS: dict[str, tuple[Redactor | None, list[tuple[Any, str, Any]]]] = {
     "baseline (defaults)": (None, []),
     "no redaction": (Redactor(key_shapes=False), []),
     "no event_logger listener": (None, [(runner, "run_listeners", lambda run_id: ())]),
-    "no event recording (emit stubbed)": (None, [(context.Recorder, "emit", _no_emit)]),
+    "no event recording (record stubbed)": (None, [(context.Recorder, "record", no_record)]),
     "no lease renewal (keeper stubbed)": (None, [(lease.Lease, "_schedule", _no_renewal)]),
 }
 

@@ -1,10 +1,12 @@
-"""Shared test setup: real network access is blocked in every test."""
+"""Shared test setup: real network access is blocked in every test; helpers tests share."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,3 +52,18 @@ def _fresh_circuit_breakers() -> Iterator[None]:
     reset_shared_breakers()
     yield
     reset_shared_breakers()
+
+
+def _read_committed(db: Path, run_id: str, column: str) -> list[Any]:
+    conn = sqlite3.connect(db)  # a connection of its own: what another process sees now
+    try:
+        rows = conn.execute(f"SELECT {column} FROM events WHERE run_id = ? ORDER BY seq", [run_id])
+        return [value for (value,) in rows]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def read_committed() -> Callable[[Path, str, str], list[Any]]:
+    """`read(db, run_id, column)`: one column of a run's events committed to a SQLite file."""
+    return _read_committed

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 from podium import Agent, SqliteStore, ToolContext, tool
 from podium.testing import ScriptedModel, call
 
 
-def _committed_kinds(db: Path, run_id: str) -> list[str]:
-    """What another process would read right now (a separate connection)."""
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT kind FROM events WHERE run_id = ? ORDER BY seq", [run_id])
-        return [kind for (kind,) in rows]
-    finally:
-        conn.close()
-
-
 async def test_a_write_tool_runs_only_after_its_call_and_the_model_steps_are_committed(
     tmp_path: Path,
+    read_committed: Any,
 ) -> None:
     db = tmp_path / "runs.db"
     seen: list[list[str]] = []
@@ -28,7 +19,7 @@ async def test_a_write_tool_runs_only_after_its_call_and_the_model_steps_are_com
     @tool(effect="write")
     def transfer(amount: int, ctx: ToolContext) -> str:
         """Move money."""
-        seen.append(_committed_kinds(db, ctx.run_id))
+        seen.append(read_committed(db, ctx.run_id, "kind"))
         return "done"
 
     store = SqliteStore(db)

@@ -151,18 +151,9 @@ async def test_sqlite_append_nowait_keeps_call_order_with_append(tmp_path: Path)
         await store.close()
 
 
-def _committed_seqs(path: Path, run_id: str) -> list[int]:
-    """What another connection sees committed."""
-    other = sqlite3.connect(path)
-    try:
-        rows = other.execute("SELECT seq FROM events WHERE run_id = ? ORDER BY seq", [run_id])
-        return [seq for (seq,) in rows]
-    finally:
-        other.close()
-
-
 async def test_sqlite_append_nowait_is_committed_soon_without_anyone_waiting(
     tmp_path: Path,
+    read_committed: Any,
 ) -> None:
     store = SqliteStore(tmp_path / "p.db")
     try:
@@ -170,7 +161,7 @@ async def test_sqlite_append_nowait_is_committed_soon_without_anyone_waiting(
         written = store.append_nowait([event("r1", 0), event("r1", 1)])
         assert written is not None
         deadline = time.monotonic() + 5
-        while _committed_seqs(tmp_path / "p.db", "r1") != [0, 1]:
+        while read_committed(tmp_path / "p.db", "r1", "seq") != [0, 1]:
             assert time.monotonic() < deadline, "a held-back write was never committed"
             await asyncio.sleep(0.01)
         assert written.done() or await written == 2
@@ -178,20 +169,24 @@ async def test_sqlite_append_nowait_is_committed_soon_without_anyone_waiting(
         await store.close()
 
 
-async def test_sqlite_commit_soon_and_close_write_held_back_appends(tmp_path: Path) -> None:
+async def test_sqlite_commit_soon_and_close_write_held_back_appends(
+    tmp_path: Path, read_committed: Any
+) -> None:
     store = SqliteStore(tmp_path / "p.db")
     await store.create_run(record("r1"))
     first = store.append_nowait([event("r1", 0)])
     assert first is not None
     store.commit_soon()  # the writer has it now: done without the hold's timer
     await asyncio.wait_for(first, timeout=5)
-    assert _committed_seqs(tmp_path / "p.db", "r1") == [0]
+    assert read_committed(tmp_path / "p.db", "r1", "seq") == [0]
     store.append_nowait([event("r1", 1)])
     await store.close()  # closing writes what was still held back
-    assert _committed_seqs(tmp_path / "p.db", "r1") == [0, 1]
+    assert read_committed(tmp_path / "p.db", "r1", "seq") == [0, 1]
 
 
-async def test_sqlite_bad_write_after_held_ones_fails_alone(tmp_path: Path) -> None:
+async def test_sqlite_bad_write_after_held_ones_fails_alone(
+    tmp_path: Path, read_committed: Any
+) -> None:
     """The event loop commits small waited-for batches itself; a bad one falls back."""
     store = SqliteStore(tmp_path / "p.db")
     try:
@@ -202,7 +197,7 @@ async def test_sqlite_bad_write_after_held_ones_fails_alone(tmp_path: Path) -> N
             await store.append([event("r1", 1)])  # the same seq again: rejected
         assert await held == 2  # the good batch before it is committed regardless
         await store.append([event("r1", 2)])
-        assert _committed_seqs(tmp_path / "p.db", "r1") == [0, 1, 2]
+        assert read_committed(tmp_path / "p.db", "r1", "seq") == [0, 1, 2]
     finally:
         await store.close()
 
@@ -215,7 +210,9 @@ class _SlowWriter(SqliteStore):
         super()._commit(conn, work)
 
 
-async def test_sqlite_writes_stay_in_order_across_writer_and_event_loop(tmp_path: Path) -> None:
+async def test_sqlite_writes_stay_in_order_across_writer_and_event_loop(
+    tmp_path: Path, read_committed: Any
+) -> None:
     store = _SlowWriter(tmp_path / "p.db")
     try:
         await store.create_run(record("r1"))
@@ -229,7 +226,7 @@ async def test_sqlite_writes_stay_in_order_across_writer_and_event_loop(tmp_path
                 await asyncio.sleep(0.003)  # the hold ends: the writer takes it
             await store.append([event("r1", seq)])
             seq += 1
-            committed = _committed_seqs(tmp_path / "p.db", "r1")
+            committed = read_committed(tmp_path / "p.db", "r1", "seq")
             assert committed == list(range(seq)), committed
     finally:
         await store.close()

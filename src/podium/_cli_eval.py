@@ -95,7 +95,18 @@ def render_eval(report: EvalReport) -> Table:
 
 
 def _default_out() -> Path:
-    return Path(".podium") / f"eval-{datetime.now():%Y%m%d-%H%M%S}.json"
+    """A new file in ./.podium: evals that end in the same second keep their own results."""
+    folder = Path(".podium")
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+    path, n = folder / f"{stem}.json", 1
+    while True:
+        try:
+            path.touch(exist_ok=False)  # exclusive: another process cannot take it too
+            return path
+        except FileExistsError:
+            n += 1
+            path = folder / f"{stem}-{n}.json"
 
 
 def _failed_tasks(report: EvalReport) -> list[str]:
@@ -104,6 +115,24 @@ def _failed_tasks(report: EvalReport) -> list[str]:
         if not row.success:
             lines.append(f"  {row.variant} · {row.task_id}: {row.reason} ({row.run_id or '-'})")
     return lines
+
+
+def _show(report: EvalReport, path: Path | None, *, as_json: bool) -> None:
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    out.print(render_eval(report))
+    failed = _failed_tasks(report)
+    if failed:
+        out.print(f"[bold]not passed[/bold] ({len(failed)} of {len(report.runs)} runs):")
+        for line in failed[:20]:
+            out.print(line, highlight=False, markup=False)
+        if len(failed) > 20:
+            out.print(f"  … and {len(failed) - 20} more (see the JSON)")
+    total = sum(s.cost_usd_total for s in report.variants)
+    out.print(f"total cost {_usd(total)} over {len(report.runs)} runs", highlight=False)
+    where = escape(str(path)) if path else "not saved"
+    out.print(f"[dim]results: {where} · a run's details: podium show RUN_ID[/dim]", highlight=False)
 
 
 @app.command("eval")
@@ -158,20 +187,7 @@ def eval_(
         _fail(str(exc), 1)
     try:
         path = report.save(out_file or _default_out())
-    except OSError as exc:
+    except OSError as exc:  # the runs are done (and paid for): show them, then fail
+        _show(report, None, as_json=as_json)
         _fail(f"cannot write the results: {exc}", 1)
-    if as_json:
-        _print_json(report.to_dict())
-        return
-    out.print(render_eval(report))
-    failed = _failed_tasks(report)
-    if failed:
-        out.print(f"[bold]not passed[/bold] ({len(failed)} of {len(report.runs)} runs):")
-        for line in failed[:20]:
-            out.print(line, highlight=False, markup=False)
-        if len(failed) > 20:
-            out.print(f"  … and {len(failed) - 20} more (see the JSON)")
-    total = sum(s.cost_usd_total for s in report.variants)
-    out.print(f"total cost {_usd(total)} over {len(report.runs)} runs", highlight=False)
-    where = escape(str(path))
-    out.print(f"[dim]results: {where} · a run's details: podium show RUN_ID[/dim]", highlight=False)
+    _show(report, path, as_json=as_json)

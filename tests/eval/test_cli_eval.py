@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from eval_kit import EXAMPLE
 from typer.testing import CliRunner
 
@@ -59,3 +61,34 @@ def test_eval_errors_name_the_file_and_line(tmp_path: Path) -> None:
     assert f"{bad}:3:9: repeat: must be at least 1" in result.stderr.replace("\n", "")
     model = runner.invoke(app, ["eval", str(EXAMPLE / "eval.yaml"), "--model", "gpt-4o"])
     assert model.exit_code == 2 and "--model: unknown model 'gpt-4o'" in model.stderr
+
+
+class _Frozen(datetime):
+    @classmethod
+    def now(cls, tz: object = None) -> _Frozen:  # type: ignore[override]
+        return cls(2025, 1, 31, 12, 0, 0)
+
+
+def test_evals_ending_in_the_same_second_keep_their_own_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("podium._cli_eval.datetime", _Frozen)
+    for _ in range(2):
+        result = runner.invoke(app, ["eval", str(EXAMPLE / "eval.yaml"), "--store", "memory"])
+        assert result.exit_code == 0, result.output
+    saved = sorted((tmp_path / ".podium").glob("eval-*.json"))
+    assert [p.name for p in saved] == ["eval-20250131-120000-2.json", "eval-20250131-120000.json"]
+    first, second = ({r["run_id"] for r in json.loads(p.read_text("utf-8"))["runs"]} for p in saved)
+    assert len(first) == len(second) == 18 and not first & second
+
+
+def test_results_that_cannot_be_saved_are_still_shown(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    args = ["eval", str(EXAMPLE / "eval.yaml"), "--store", "memory", "--out", str(blocker / "x")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "cannot write the results" in result.stderr
+    assert "100% (6/6)" in result.stdout and "results: not saved" in result.stdout
+    printed = runner.invoke(app, [*args, "--json"])
+    assert printed.exit_code == 1 and len(json.loads(printed.stdout)["runs"]) == 18

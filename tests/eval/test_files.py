@@ -39,6 +39,9 @@ def test_the_example_task_file_loads() -> None:
         ('{"id": "a", "input": 3}', "'input' must be a string"),
         ('{"id": "a", "input": "x", "inputs": {"n": 1}}', "'inputs' must be an object of strings"),
         ('{"id": "a", "input": "x", "expected": [1]}', "'expected' must be a string or a list"),
+        ('{"id": "a", "input": "x", "inputs": []}', "'inputs' must be an object of strings"),
+        ('{"id": "a", "input": "x", "expected": ""}', "'expected' holds an empty text"),
+        ('{"id": "a", "input": "x", "expected": ["y", " "]}', "'expected' holds an empty text"),
         ('{"id": "a", "input": "x", "check": "fuzzy"}', "check: unknown checker 'fuzzy'"),
         ('{"id": "first", "input": "x"}', "duplicate task id 'first' (first at line 1)"),
     ],
@@ -50,6 +53,14 @@ def test_task_errors_name_file_and_line(tmp_path: Path, line: str, message: str)
     assert info.value.file == str(path) and info.value.line == 3
     assert str(info.value).startswith(f"{path}:3")
     assert message in info.value.message
+
+
+def test_json_strings_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    # valid JSON may hold U+2028 and U+0085 unescaped; only "\n" ends a JSONL line
+    text = '{"id": "a", "input": "one\u2028two\u0085three"}\n{"id": "b", "input": "x"}\n'
+    tasks = load_tasks(write(tmp_path / "tasks.jsonl", text))
+    assert [(t.id, t.line) for t in tasks] == [("a", 1), ("b", 2)]
+    assert tasks[0].input == "one\u2028two\u0085three"
 
 
 def test_an_empty_task_file_is_an_error(tmp_path: Path) -> None:

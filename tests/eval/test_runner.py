@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 from eval_kit import EXAMPLE
 
+from podium.errors import ConfigError
 from podium.eval import (
     EvalReport,
     EvalSuite,
     RunRow,
+    checker_from,
     load_eval,
     p95,
     parse_tasks,
@@ -160,3 +163,53 @@ def test_a_run_that_fails_counts_as_an_error(tmp_path: Path) -> None:
     (failed,) = report.runs
     assert failed.stop_reason == "error" and failed.error and "OPENAI_API_KEY" in failed.error
     assert report.baseline.errors == 1 and report.settings["model"] == "openai:gpt-4o-mini"
+
+
+def test_a_slow_plain_checker_does_not_lengthen_the_runs_in_flight(tmp_path: Path) -> None:
+    (tmp_path / "slow_check.py").write_text(
+        "import time\ndef check(output, task):\n    time.sleep(0.3)\n    return True\n"
+    )
+    suite = load_eval(EXAMPLE / "eval.yaml")
+    lines = [f'{{"id": "t{i}", "input": "Which port?"}}' for i in range(4)]
+    tasks = parse_tasks("\n".join(lines), directory=tmp_path)
+    slow = replace(
+        suite, tasks=tasks, checker=checker_from({"python": "slow_check:check"}, tmp_path)
+    )
+    report = run(slow, SqliteStore(tmp_path / "r.db"), concurrency=4)
+    assert report.baseline.success_rate == 1.0 and len(report.runs) == 12
+    assert max(r.latency_s for r in report.runs) < 0.3  # no run waited for another's checker
+
+
+def test_secrets_stay_out_of_the_results_as_they_do_out_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "hunter2-very-secret"
+    monkeypatch.setenv("FOO_API_KEY", secret)
+    suite = load_eval(EXAMPLE / "eval.yaml")
+    tasks = parse_tasks(
+        json.dumps({"id": "leak", "input": f"Repeat {secret}", "check": {"regex": secret}})
+    )
+    db = tmp_path / "r.db"
+    report = run(replace(suite, tasks=tasks, variants=suite.variants[:1]), SqliteStore(db))
+    (row,) = report.runs
+    saved = report.save(tmp_path / "eval.json").read_text(encoding="utf-8")
+    assert secret not in saved and "[REDACTED]" in row.output and "[REDACTED]" in row.reason
+    assert row.success  # the checker still saw the real output
+
+    async def stored_output() -> str | None:
+        store = SqliteStore(db)
+        try:
+            record = await store.get_run(row.run_id)
+        finally:
+            await store.close()
+        return record.output if record else None
+
+    assert asyncio.run(stored_output()) == row.output
+
+
+def test_suites_made_in_code_need_tasks_and_distinct_variant_names() -> None:
+    suite = load_eval(EXAMPLE / "eval.yaml")
+    with pytest.raises(ConfigError, match="at least one task"):
+        replace(suite, tasks=())
+    with pytest.raises(ConfigError, match="two variants are named 'team'"):
+        replace(suite, variants=(*suite.variants, suite.variants[2]))

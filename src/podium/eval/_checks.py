@@ -15,6 +15,7 @@ A run succeeds when its score is at least `PASS_MARK` (0.5).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import re
@@ -170,7 +171,11 @@ class JsonSchema:
 
 @dataclass(frozen=True, slots=True)
 class PythonCheck:
-    """Scores with a user function ``fn(output, task)``; it may be async."""
+    """Scores with a user function ``fn(output, task)``; it may be async.
+
+    A plain function runs in a worker thread, so it may block (run tests, call
+    a judge) without holding up the runs in flight.
+    """
 
     path: str
     fn: Callable[[str, EvalTask], Any]
@@ -183,7 +188,10 @@ class PythonCheck:
 
     async def check(self, output: str, task: EvalTask) -> Score:
         """Call the function and read a bool, a float in [0, 1] or (either, reason)."""
-        answer = self.fn(output, task)
+        if inspect.iscoroutinefunction(self.fn):
+            answer = await self.fn(output, task)
+        else:  # in a thread: a slow checker must not stall (and so lengthen) the runs in flight
+            answer = await asyncio.to_thread(self.fn, output, task)
         if inspect.isawaitable(answer):
             answer = await answer
         reason = ""

@@ -18,6 +18,7 @@ Every problem raises a `SpecError` at ``file:line:column`` of the eval file, at
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -117,6 +118,11 @@ class EvalSuite:
     def __post_init__(self) -> None:
         if not self.variants:
             raise ConfigError("an eval needs at least a baseline variant")
+        if not self.tasks:
+            raise ConfigError("an eval needs at least one task")
+        twice = [n for n, count in Counter(v.name for v in self.variants).items() if count > 1]
+        if twice:  # rows are summed by name: both variants would count both's runs
+            raise ConfigError(f"two variants are named {twice[0]!r}; give each its own name")
         if self.concurrency < 1 or self.repeat < 1:
             raise ConfigError("concurrency and repeat must be at least 1")
 

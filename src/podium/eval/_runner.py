@@ -15,6 +15,7 @@ from podium.eval._checks import Score
 from podium.eval._config import EvalSuite, Variant
 from podium.eval._report import EvalReport, RunRow, machine_info, summarize
 from podium.eval._tasks import EvalTask
+from podium.observe import default_redactor
 from podium.result import Result, StopReason
 from podium.store import RunStore, open_store
 
@@ -59,6 +60,7 @@ async def _run_one(
         "model": suite.model,
         "eval": {"variant": variant.name, "task": task.id, "repeat": repeat},
     }
+    redact = default_redactor().scrub  # the results file keeps secrets out, as the store does
     try:
         inputs = spec.resolve_inputs(task.inputs)
         team = spec.build(model=suite.model)
@@ -79,9 +81,10 @@ async def _run_one(
             score=0.0,
             reason="the run failed",
             stop_reason="error",
-            error=str(exc),
+            error=redact(str(exc)),
         )
     score, checker_error = await _score(suite, task, result)
+    error = checker_error or (result.error if result.stop_reason in _FAILURES else None)
     usage = result.usage.total
     return RunRow(
         variant=variant.name,
@@ -90,15 +93,15 @@ async def _run_one(
         run_id=result.run_id,
         success=score.passed,
         score=score.value,
-        reason=score.reason,
+        reason=redact(score.reason),
         stop_reason=str(result.stop_reason),
         latency_s=usage.wall_time_s,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cost_usd=usage.cost_usd,
         model_calls=usage.model_calls,
-        error=checker_error or (result.error if result.stop_reason in _FAILURES else None),
-        output=_text(result.output)[:_OUTPUT_CHARS],
+        error=redact(error) if error else None,
+        output=redact(_text(result.output))[:_OUTPUT_CHARS],
     )
 
 

@@ -70,7 +70,7 @@ def _task(data: Any, filename: str, line: int, directory: Path | None) -> EvalTa
         raise fail(f"'id' must be a non-empty string, not {task_id!r}", "id")
     if not isinstance(text, str):
         raise fail(f"'input' must be a string, not {text!r}", "input")
-    inputs = data.get("inputs") or {}
+    inputs = {} if data.get("inputs") is None else data["inputs"]
     if not isinstance(inputs, dict) or not all(isinstance(v, str) for v in inputs.values()):
         raise fail("'inputs' must be an object of strings", "inputs")
     expected = data.get("expected")
@@ -78,6 +78,9 @@ def _task(data: Any, filename: str, line: int, directory: Path | None) -> EvalTa
         expected = tuple(expected)
     elif expected is not None and not isinstance(expected, str):
         raise fail(f"'expected' must be a string or a list of strings, not {expected!r}")
+    texts = (expected,) if isinstance(expected, str) else expected or ()
+    if not all(t.strip() for t in texts):
+        raise fail("'expected' holds an empty text, which every output contains", "expected")
     check: Checker | None = None
     if data.get("check") is not None:
         try:
@@ -101,7 +104,8 @@ def parse_tasks(
     """
     tasks: list[EvalTask] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    # "\n" only: str.splitlines() also breaks at U+2028, U+0085..., which JSON strings may hold
+    for number, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         try:

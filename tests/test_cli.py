@@ -170,3 +170,129 @@ def test_console_script_reports_spec_error_without_traceback(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert f"{spec}:10:" in proc.stderr and "leed" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+GATED = """\
+version: 1
+name: gated
+agents:
+  drafter: {role: drafts}
+  publisher: {role: publishes}
+team:
+  pattern: pipeline
+  stages: [drafter, {use: publisher, approval: true}]
+"""
+
+SECRET = "sk-proj-abcdefghijklmnopqrstuvwx"
+
+
+def test_json_of_a_run_and_an_estimate_redacts_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEMO_API_KEY", SECRET)
+    spec = str(Path(__file__).parents[1] / "examples" / "research_team" / "team.yaml")
+    task = f"Compare SQLite and PostgreSQL using the key {SECRET}"
+    ran = runner.invoke(app, ["run", spec, task, "--json", "--store", _store(tmp_path)])
+    assert ran.exit_code == 0, ran.output
+    assert "[REDACTED]" in json.loads(ran.stdout)["output"]
+    estimated = runner.invoke(app, ["estimate", spec, task, "--json"])
+    assert estimated.exit_code == 0, estimated.output
+    assert json.loads(estimated.stdout)["task"].endswith("[REDACTED]")
+    assert SECRET not in ran.output + estimated.output
+
+
+def test_brackets_in_the_task_are_shown_not_read_as_markup(tmp_path: Path) -> None:
+    spec = str(Path(__file__).parents[1] / "examples" / "research_team" / "team.yaml")
+    task = "Compare [/bold] files and [red]dirs"
+    store = _store(tmp_path)
+    ran = runner.invoke(app, ["run", spec, task, "--store", store])
+    assert ran.exit_code == 0, ran.output
+    assert "work on: Compare [/bold] files" in ran.stdout  # the plan table
+    run_id = json.loads(runner.invoke(app, ["runs", "--json", "--store", store]).stdout)[0]
+    assert runner.invoke(app, ["show", run_id["run_id"], "--store", store]).exit_code == 0
+    estimated = runner.invoke(app, ["estimate", spec, task])
+    assert estimated.exit_code == 0, estimated.output
+    assert "estimate for 'Compare [/bold] files" in estimated.stdout
+
+
+def test_ambiguous_run_prefix_says_so_in_every_command(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    for _ in range(2):
+        assert runner.invoke(app, ["demo", "--json", "--store", store]).exit_code == 0
+    ids = [
+        r["run_id"]
+        for r in json.loads(runner.invoke(app, ["runs", "--json", "--store", store]).stdout)
+    ]
+    prefix = ids[0][: next(i for i, (a, b) in enumerate(zip(*ids, strict=True)) if a != b)]
+    for command in (["show"], ["trace"], ["export"], ["resume"], ["fork", "--at", "root"]):
+        result = runner.invoke(app, [*command, prefix, "--store", store])
+        assert result.exit_code == 1, (command, result.output)
+        assert "starts 2 run ids" in result.stderr and ids[0] in result.stderr
+        assert "Traceback" not in result.output
+    missing = runner.invoke(app, ["resume", "ffffffff", "--store", store])
+    assert missing.exit_code == 1 and "no run 'ffffffff'" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["resume", "abc", "--store", "foo://x"], "unsupported store URL scheme"),
+        (["fork", "abc", "--at", "root", "--store", "foo://x"], "unsupported store URL scheme"),
+        (["runs", "--store", "{file}/sub/runs.db"], "cannot open run store"),
+        (["demo", "--store", "{file}/sub/runs.db"], "cannot open run store"),
+    ],
+    ids=["resume-bad-store", "fork-bad-store", "runs-no-dir", "demo-no-dir"],
+)
+def test_unusable_store_is_a_clear_error(tmp_path: Path, args: list[str], words: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory")
+    result = runner.invoke(app, [a.format(file=afile) for a in args])
+    assert result.exit_code == 1, result.output
+    assert words in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "cap",
+    [
+        ["--budget-usd", "-1"],
+        ["--max-calls", "-3"],
+        ["--budget-usd", "nan"],
+        ["--budget-usd", "inf"],
+    ],
+)
+def test_bad_budget_caps_are_refused_before_running(tmp_path: Path, cap: list[str]) -> None:
+    spec = tmp_path / "team.yaml"
+    spec.write_text(GATED)
+    store = _store(tmp_path)
+    result = runner.invoke(app, ["run", str(spec), "go", *cap, "--json", "--store", store])
+    assert result.exit_code == 2, result.output
+    assert "budget" in result.stderr and result.stdout == ""
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert json.loads(runner.invoke(app, ["runs", "--json", "--store", store]).stdout) == []
+
+
+def test_export_to_an_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    ran = runner.invoke(app, ["demo", "--json", "--store", store])
+    run_id = json.loads(ran.stdout)["run_id"]
+    result = runner.invoke(app, ["export", run_id, "-o", str(tmp_path), "--store", store])
+    assert result.exit_code == 1, result.output
+    assert f"cannot write {tmp_path}" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_answer_does_not_approve_a_gate_that_asks_for_approval(tmp_path: Path) -> None:
+    spec = tmp_path / "team.yaml"
+    spec.write_text(GATED)
+    store = _store(tmp_path)
+    paused = runner.invoke(app, ["run", str(spec), "draft it", "--json", "--store", store])
+    assert json.loads(paused.stdout)["stop_reason"] == "waiting_approval"
+    [gate] = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    answered = runner.invoke(
+        app, ["answer", gate["run_id"], gate["step"], "no, do not publish", "--store", store]
+    )
+    assert answered.exit_code == 1, answered.output
+    assert "podium approve or podium reject" in answered.stderr
+    still = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    assert [g["step"] for g in still] == [gate["step"]]  # nothing was decided

@@ -13,7 +13,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from podium.approvals import Approval, decide, pending_approvals
-from podium.cli import JsonOpt, Starter, StoreOpt, _execute, _fail, _print_json, app, out
+from podium.cli import (
+    JsonOpt,
+    Starter,
+    StoreOpt,
+    _execute,
+    _fail,
+    _find_run,
+    _print_json,
+    app,
+    out,
+)
 from podium.errors import PodiumError
 from podium.events import EventKind
 from podium.result import Result
@@ -26,9 +36,7 @@ async def _origin(store_url: str | None, run_id: str) -> tuple[str, Path, str | 
     """The run's full id, spec path, model override and task, from its first event."""
     store = open_store(store_url)
     try:
-        record = await store.get_run(run_id)
-        if record is None:
-            raise typer.BadParameter(f"no run {run_id!r} in the store")
+        record = await _find_run(store, run_id)
         events = await store.events(record.run_id)
     finally:
         await store.close()
@@ -83,7 +91,7 @@ def _again(store: str | None, run_id: str, as_json: bool, call: Any) -> None:
 
     `call(team, run_id, store, listeners)` starts the run.
     """
-    full_id, spec, model, task = asyncio.run(_origin(store, run_id))
+    full_id, spec, model, task = _guarded(lambda: _origin(store, run_id))
 
     def starter(s: RunStore) -> Starter:
         async def go(

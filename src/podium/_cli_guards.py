@@ -13,6 +13,7 @@ from podium.cli import JsonOpt, _budget_override, _fail, _parse_inputs, _print_j
 from podium.errors import ConfigError, PodiumError
 from podium.guards._budget import Budget
 from podium.guards._estimate import Cost, Estimate, estimate
+from podium.observe import default_redactor
 
 __all__: list[str] = []
 
@@ -160,7 +161,8 @@ def estimate_command(
         _fail(str(exc))
     except PodiumError as exc:
         _fail(str(exc), 1)
+    shown = default_redactor().scrub(text)  # what a run would record of the task
     if as_json:
-        _print_json({"spec": str(spec), "task": text, **found.to_dict()})
+        _print_json({"spec": str(spec), "task": shown, **found.to_dict()})
         return
-    _render(found, f"{loaded.name}: estimate for {text[:60]!r}")
+    _render(found, escape(f"{loaded.name}: estimate for {shown[:60]!r}"))

@@ -18,7 +18,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from podium._cli_blame import render_blame
-from podium.cli import JsonOpt, StoreOpt, _fail, _print_json, app, err, out
+from podium.cli import JsonOpt, StoreOpt, _fail, _find_run, _print_json, app, err, out
 from podium.errors import PodiumError
 from podium.events import Event
 from podium.observe import (
@@ -55,9 +55,7 @@ def _global_options(
 
 
 async def _load(store: RunStore, run_id: str) -> tuple[RunRecord, list[Event]]:
-    record = await store.get_run(run_id)
-    if record is None:
-        _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
+    record = await _find_run(store, run_id)
     return record, await store.events(record.run_id)
 
 
@@ -272,5 +270,8 @@ def export(
         for line in lines:
             typer.echo(line)
         return
-    output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    try:
+        output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
     err.print(f"wrote {len(lines)} events of run {record.run_id} to {output}", highlight=False)

@@ -53,7 +53,7 @@ def render_agents(console: Console, events: list[Event]) -> None:
     rows = agent_rows(events)
     for r in rows:
         table.add_row(
-            r.agent,
+            escape(r.agent),
             str(r.model_calls),
             str(r.tool_calls),
             f"{r.input_tokens:,}",
@@ -175,11 +175,11 @@ def _render_plan(console: Console, events: list[Event]) -> None:
             ran = f"{span.start_s:.2f} → {end}"
         instructions = str(sub.get("instructions", ""))
         table.add_row(
-            str(sub.get("id")),
-            str(sub.get("assignee")),
-            ", ".join(sub.get("depends_on", [])) or "—",
+            escape(str(sub.get("id"))),
+            escape(str(sub.get("assignee"))),
+            escape(", ".join(sub.get("depends_on", [])) or "—"),
             ran,
-            instructions if len(instructions) < 90 else instructions[:89] + "…",
+            escape(instructions if len(instructions) < 90 else instructions[:89] + "…"),
         )
     console.print(table)
 

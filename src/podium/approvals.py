@@ -177,7 +177,8 @@ async def decide(
     """Record a decision for the pending gate at `step` of `run_id`.
 
     Raises:
-        ConfigError: no such run, or no pending gate at that step.
+        ConfigError: no such run, no pending gate at that step, or an answer
+            to a gate that asks for approval.
         RunBusy: a live process is running the run right now.
     """
     run = await store.get_run(run_id)
@@ -195,6 +196,12 @@ async def decide(
             steps = ", ".join(_pending(events)) or "none"
             raise ConfigError(
                 f"run {run.run_id} has no pending gate at {step!r} (pending: {steps})"
+            )
+        if approval.answer is not None and request.kind is not EventKind.INPUT_REQUEST:
+            # an answer would approve the gate whatever it says ("no, don't send it")
+            raise ConfigError(
+                f"{step!r} of run {run.run_id} asks for approval, not an answer; "
+                "decide with podium approve or podium reject"
             )
         decided_by = approval.decided_by if approval.decided_by != "approver" else _who()
         event = Event(

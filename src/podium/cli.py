@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,9 +19,9 @@ from podium._cli_progress import Progress
 from podium._cli_render import render_details, render_report, render_runs
 from podium.errors import ConfigError, PodiumError
 from podium.guards import Budget
-from podium.observe import report_dict
+from podium.observe import default_redactor, report_dict
 from podium.result import Result
-from podium.store import RunStore, open_store
+from podium.store import RunRecord, RunStore, open_store
 
 __all__ = ["app", "main"]
 
@@ -113,7 +114,8 @@ async def _run_spec(
     if as_json or not out.is_terminal:
         result = await begin(team, text, resolved, ())
     else:
-        with Progress(err, title=f"{spec.name}: {text[:60]}", budget=budget) as progress:
+        title = f"{spec.name}: {default_redactor().scrub(text)[:60]}"
+        with Progress(err, title=title, budget=budget) as progress:
             result = await begin(team, text, resolved, (progress.listener,))
     events = await store.events(result.run_id)
     return result, events
@@ -147,8 +149,8 @@ def _execute(
                 start=start(store) if start else None,
                 skip_inputs=skip_inputs,
             )
-            if as_json:
-                _print_json(result.to_dict())
+            if as_json:  # the Result holds the output as returned, before redaction
+                _print_json(default_redactor().scrub_obj(result.to_dict()))
             else:
                 record = await store.get_run(result.run_id)
                 assert record is not None
@@ -208,6 +210,8 @@ def _budget_override(
     """The spec's budget with the command line's caps on top (None: the spec's own)."""
     if usd is None and tokens is None and calls is None:
         return None
+    if usd is not None and not math.isfinite(usd):
+        _fail(f"--budget-usd takes a number of dollars, not {usd}")
     base = Budget()
     try:
         from podium.spec import load_spec
@@ -217,12 +221,15 @@ def _budget_override(
         pass  # the run itself reports spec errors with their location
     from dataclasses import replace
 
-    return replace(
-        base,
-        usd=usd if usd is not None else base.usd,
-        tokens=tokens if tokens is not None else base.tokens,
-        model_calls=calls if calls is not None else base.model_calls,
-    )
+    try:
+        return replace(
+            base,
+            usd=usd if usd is not None else base.usd,
+            tokens=tokens if tokens is not None else base.tokens,
+            model_calls=calls if calls is not None else base.model_calls,
+        )
+    except ConfigError as exc:  # a negative cap
+        _fail(str(exc))
 
 
 @app.command()
@@ -269,19 +276,39 @@ def show(
     async def go() -> tuple[Any, list[Any]]:
         s = open_store(store)
         try:
-            record = await s.get_run(run_id)
-            return record, (await s.events(record.run_id) if record else [])
+            record = await _find_run(s, run_id)
+            return record, await s.events(record.run_id)
         finally:
             await s.close()
 
     record, events = _guard(go)
-    if record is None:
-        _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
     if as_json:
         _print_json({**_record_dict(record), **report_dict(events)})
     else:
         render_report(out, record, events)
         render_details(out, events)
+
+
+#: How many of the newest runs `_find_run` searches for the runs sharing a prefix.
+_PREFIX_SCAN = 1000
+
+
+async def _find_run(store: RunStore, run_id: str) -> RunRecord:
+    """The run with this id or unique id prefix; else exit with status 1 saying why."""
+    record = await store.get_run(run_id)
+    if record is not None:
+        return record
+    # the store finds nothing for a prefix several runs share: say so, and name them
+    recent = await store.list_runs(_PREFIX_SCAN)
+    shared = [r.run_id for r in recent if r.run_id.startswith(run_id)]
+    if len(shared) > 1:
+        more = ", …" if len(shared) > 3 else ""
+        _fail(
+            f"{run_id!r} starts {len(shared)} run ids ({', '.join(shared[:3])}{more}); "
+            "give more of the id",
+            1,
+        )
+    _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
 
 
 def _record_dict(r: Any) -> dict[str, Any]:

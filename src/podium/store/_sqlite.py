@@ -272,7 +272,7 @@ class SqliteStore(SqlStore):
                 self._inline = self._connect(busy_timeout=0)
                 self._inline.execute("PRAGMA wal_autocheckpoint=0")
                 self._checkpointer = _Checkpointer(self._connect(), self._checkpoint_lock)
-            except (sqlite3.Error, StoreError) as exc:
+            except (sqlite3.Error, OSError, StoreError) as exc:  # OSError: no directory
                 if conn is not None:
                     conn.close()
                 for other in (self._reader, self._inline):

@@ -126,8 +126,7 @@ def test_missing_required_input_fails_before_any_model_call(tmp_path: Path) -> N
     result = runner.invoke(app, ["run", str(spec), "about {topic}", "--store", store])
     assert result.exit_code == 2
     assert "topic" in result.stderr
-    listed = runner.invoke(app, ["runs", "--json", "--store", store])
-    assert json.loads(listed.stdout) == []  # no run was even started
+    assert not Path(store).exists()  # no run was even started
 
 
 def test_run_with_input_and_model_override(tmp_path: Path) -> None:
@@ -229,6 +228,9 @@ def test_ambiguous_run_prefix_says_so_in_every_command(tmp_path: Path) -> None:
         assert result.exit_code == 1, (command, result.output)
         assert "starts 2 run ids" in result.stderr and ids[0] in result.stderr
         assert "Traceback" not in result.output
+    for decision in (["approve", prefix, "root/x"], ["answer", prefix, "root/x", "yes"]):
+        result = runner.invoke(app, [*decision, "--store", store])
+        assert result.exit_code == 1 and "starts 2 run ids" in result.stderr, result.output
     missing = runner.invoke(app, ["resume", "ffffffff", "--store", store])
     assert missing.exit_code == 1 and "no run 'ffffffff'" in missing.stderr
 
@@ -238,7 +240,7 @@ def test_ambiguous_run_prefix_says_so_in_every_command(tmp_path: Path) -> None:
     [
         (["resume", "abc", "--store", "foo://x"], "unsupported store URL scheme"),
         (["fork", "abc", "--at", "root", "--store", "foo://x"], "unsupported store URL scheme"),
-        (["runs", "--store", "{file}/sub/runs.db"], "cannot open run store"),
+        (["runs", "--store", "{file}/sub/runs.db"], "no run store at"),
         (["demo", "--store", "{file}/sub/runs.db"], "cannot open run store"),
     ],
     ids=["resume-bad-store", "fork-bad-store", "runs-no-dir", "demo-no-dir"],
@@ -269,7 +271,7 @@ def test_bad_budget_caps_are_refused_before_running(tmp_path: Path, cap: list[st
     assert result.exit_code == 2, result.output
     assert "budget" in result.stderr and result.stdout == ""
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert json.loads(runner.invoke(app, ["runs", "--json", "--store", store]).stdout) == []
+    assert not Path(store).exists()  # refused before any run started
 
 
 def test_export_to_an_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -296,3 +298,28 @@ def test_answer_does_not_approve_a_gate_that_asks_for_approval(tmp_path: Path) -
     assert "podium approve or podium reject" in answered.stderr
     still = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
     assert [g["step"] for g in still] == [gate["step"]]  # nothing was decided
+
+
+def test_reading_commands_never_create_a_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    fresh = runner.invoke(app, ["runs"])  # nothing has run here yet: not an error
+    assert fresh.exit_code == 0 and "no runs yet" in fresh.stdout
+    assert runner.invoke(app, ["approvals", "--json"]).stdout.strip() == "[]"
+    typo = str(tmp_path / "typo.db")
+    for command in (
+        ["runs", "--store", typo],
+        ["approvals", "--store", typo],
+        ["show", "abc", "--store", typo],
+        ["trace", "abc", "--store", typo],
+        ["export", "abc", "--store", typo],
+        ["resume", "abc", "--store", typo],
+        ["reject", "abc", "root/x", "--reason", "no", "--store", typo],
+        ["show", "abc"],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "no run store at" in result.stderr, command
+    assert list(tmp_path.iterdir()) == []  # no typo.db, no ./.podium
+    assert runner.invoke(app, ["runs", "--limit", "0"]).exit_code == 2

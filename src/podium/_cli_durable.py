@@ -22,19 +22,21 @@ from podium.cli import (
     _find_run,
     _print_json,
     app,
+    nothing_run_yet,
     out,
+    read_store,
 )
 from podium.errors import PodiumError
 from podium.events import EventKind
 from podium.result import Result
-from podium.store import RunStore, open_store
+from podium.store import RunStore
 
 __all__: list[str] = []
 
 
 async def _origin(store_url: str | None, run_id: str) -> tuple[str, Path, str | None, str]:
     """The run's full id, spec path, model override and task, from its first event."""
-    store = open_store(store_url)
+    store = read_store(store_url)
     try:
         record = await _find_run(store, run_id)
         events = await store.events(record.run_id)
@@ -119,7 +121,9 @@ def approvals(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     """List approval gates and questions waiting for a human."""
 
     async def go() -> list[Any]:
-        s = open_store(store)
+        if nothing_run_yet(store):
+            return []
+        s = read_store(store)
         try:
             return await pending_approvals(s)
         finally:
@@ -155,9 +159,10 @@ def approvals(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
 
 def _record(store: str | None, run_id: str, step: str, approval: Approval, as_json: bool) -> None:
     async def go() -> Any:
-        s = open_store(store)
+        s = read_store(store)
         try:
-            return await decide(s, run_id, step, approval)
+            record = await _find_run(s, run_id)  # a prefix several runs share is named
+            return await decide(s, record.run_id, step, approval)
         finally:
             await s.close()
 

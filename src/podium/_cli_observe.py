@@ -18,7 +18,17 @@ from rich.text import Text
 from rich.tree import Tree
 
 from podium._cli_blame import render_blame
-from podium.cli import JsonOpt, StoreOpt, _fail, _find_run, _print_json, app, err, out
+from podium.cli import (
+    JsonOpt,
+    StoreOpt,
+    _fail,
+    _find_run,
+    _print_json,
+    app,
+    err,
+    out,
+    read_store,
+)
 from podium.errors import PodiumError
 from podium.events import Event
 from podium.observe import (
@@ -61,7 +71,7 @@ async def _load(store: RunStore, run_id: str) -> tuple[RunRecord, list[Event]]:
 
 def _read(store_url: str | None, run_id: str) -> tuple[RunRecord, list[Event]]:
     async def go() -> tuple[RunRecord, list[Event]]:
-        store = open_store(store_url)
+        store = read_store(store_url)
         try:
             return await _load(store, run_id)
         finally:

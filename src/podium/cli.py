@@ -21,7 +21,7 @@ from podium.errors import ConfigError, PodiumError
 from podium.guards import Budget
 from podium.observe import default_redactor, report_dict
 from podium.result import Result
-from podium.store import RunRecord, RunStore, open_store
+from podium.store import DEFAULT_PATH, RunRecord, RunStore, SqliteStore, open_store
 
 __all__ = ["app", "main"]
 
@@ -47,7 +47,7 @@ StoreOpt = Annotated[
         "(default: $PODIUM_STORE or ./.podium/podium.db).",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -244,13 +244,15 @@ def demo(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
 @app.command()
 def runs(
     as_json: JsonOpt = False,
-    limit: Annotated[int, typer.Option(help="How many runs to list.")] = 20,
+    limit: Annotated[int, typer.Option(help="How many runs to list.", min=1)] = 20,
     store: StoreOpt = None,
 ) -> None:
     """List recent runs, newest first."""
 
     async def go() -> list[Any]:
-        s = open_store(store)
+        if nothing_run_yet(store):
+            return []
+        s = read_store(store)
         try:
             return await s.list_runs(limit)
         finally:
@@ -274,7 +276,7 @@ def show(
     """Show one run: plan, answer, per-agent and per-model usage, messages, biggest prompts."""
 
     async def go() -> tuple[Any, list[Any]]:
-        s = open_store(store)
+        s = read_store(store)
         try:
             record = await _find_run(s, run_id)
             return record, await s.events(record.run_id)
@@ -287,6 +289,22 @@ def show(
     else:
         render_report(out, record, events)
         render_details(out, events)
+
+
+def read_store(url: str | None) -> RunStore:
+    """The store a command reads runs from; a SQLite file that is not there is not created.
+
+    A missing file is an error: a mistyped ``--store`` must not look like an empty store.
+    """
+    store = open_store(url)
+    if isinstance(store, SqliteStore) and not store.path.exists():
+        _fail(f"no run store at {store.path} (--store or $PODIUM_STORE names the store)", 1)
+    return store
+
+
+def nothing_run_yet(url: str | None) -> bool:
+    """True when no store is named and the default one does not exist yet."""
+    return not (url or os.environ.get("PODIUM_STORE")) and not DEFAULT_PATH.exists()
 
 
 #: How many of the newest runs `_find_run` searches for the runs sharing a prefix.

@@ -323,3 +323,9 @@ def test_reading_commands_never_create_a_store(
         assert "no run store at" in result.stderr, command
     assert list(tmp_path.iterdir()) == []  # no typo.db, no ./.podium
     assert runner.invoke(app, ["runs", "--limit", "0"]).exit_code == 2
+
+
+def test_a_run_kept_in_memory_does_not_point_to_podium_show() -> None:
+    result = runner.invoke(app, ["demo", "--store", "memory"])
+    assert result.exit_code == 0, result.output
+    assert "podium show" not in result.stdout and "the runs ended with this command" in result.stdout

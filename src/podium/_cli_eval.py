@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from podium._spec_check import check_model_name
-from podium.cli import JsonOpt, StoreOpt, _fail, _print_json, app, err, out
+from podium.cli import JsonOpt, StoreOpt, _fail, _print_json, after_run_hint, app, err, out
 from podium.errors import ConfigError, PodiumError
 from podium.eval import EvalReport, RunRow, VariantSummary, load_eval, run_eval
 from podium.store import open_store
@@ -117,7 +117,7 @@ def _failed_tasks(report: EvalReport) -> list[str]:
     return lines
 
 
-def _show(report: EvalReport, path: Path | None, *, as_json: bool) -> None:
+def _show(report: EvalReport, path: Path | None, store: str | None, *, as_json: bool) -> None:
     if as_json:
         _print_json(report.to_dict())
         return
@@ -132,7 +132,8 @@ def _show(report: EvalReport, path: Path | None, *, as_json: bool) -> None:
     total = sum(s.cost_usd_total for s in report.variants)
     out.print(f"total cost {_usd(total)} over {len(report.runs)} runs", highlight=False)
     where = escape(str(path)) if path else "not saved"
-    out.print(f"[dim]results: {where} · a run's details: podium show RUN_ID[/dim]", highlight=False)
+    hint = after_run_hint(store, "podium show RUN_ID")
+    out.print(f"[dim]results: {where} · {hint}[/dim]", highlight=False)
 
 
 @app.command("eval")
@@ -188,6 +189,6 @@ def eval_(
     try:
         path = report.save(out_file or _default_out())
     except OSError as exc:  # the runs are done (and paid for): show them, then fail
-        _show(report, None, as_json=as_json)
+        _show(report, None, store, as_json=as_json)
         _fail(f"cannot write the results: {exc}", 1)
-    _show(report, path, as_json=as_json)
+    _show(report, path, store, as_json=as_json)

@@ -155,7 +155,7 @@ def _execute(
                 record = await store.get_run(result.run_id)
                 assert record is not None
                 render_report(out, record, events)
-                out.print(f"[dim]details: podium show {result.run_id}[/dim]")
+                out.print(f"[dim]{after_run_hint(store_url, f'podium show {result.run_id}')}[/dim]")
         finally:
             await store.close()
         return 0 if result.ok else 1
@@ -300,6 +300,13 @@ def read_store(url: str | None) -> RunStore:
     if isinstance(store, SqliteStore) and not store.path.exists():
         _fail(f"no run store at {store.path} (--store or $PODIUM_STORE names the store)", 1)
     return store
+
+
+def after_run_hint(url: str | None, command: str) -> str:
+    """Where to look next: `command`, unless the runs were kept in this process's memory."""
+    if (url or os.environ.get("PODIUM_STORE")) == "memory":
+        return "the store was 'memory': the runs ended with this command"
+    return f"details: {command}"
 
 
 def nothing_run_yet(url: str | None) -> bool:

@@ -328,4 +328,5 @@ def test_reading_commands_never_create_a_store(
 def test_a_run_kept_in_memory_does_not_point_to_podium_show() -> None:
     result = runner.invoke(app, ["demo", "--store", "memory"])
     assert result.exit_code == 0, result.output
-    assert "podium show" not in result.stdout and "the runs ended with this command" in result.stdout
+    assert "podium show" not in result.stdout
+    assert "the runs ended with this command" in result.stdout

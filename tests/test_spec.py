@@ -215,6 +215,24 @@ def test_wrong_type_points_at_the_value(tmp_path: Path) -> None:
     assert exc.key == "agents.researcher.max_turns"
 
 
+@pytest.mark.parametrize(
+    ("line", "where", "words"),
+    [
+        ("max_turns: true", "agents.researcher.max_turns", "expected an integer, got true"),
+        ("max_turns: yes", "agents.researcher.max_turns", "expected an integer, got true"),
+        ("max_tokens: '800'", "agents.researcher.max_tokens", "expected an integer, got '800'"),
+        ("temperature: false", "agents.researcher.temperature", "expected a number, got false"),
+    ],
+)
+def test_numbers_are_never_read_from_booleans_or_text(
+    tmp_path: Path, line: str, where: str, words: str
+) -> None:
+    # YAML reads `yes` as true; `max_turns: true` must not quietly become 1
+    text = agents_spec(f"lead: {{}}\nresearcher:\n  {line}\nwriter: {{}}\n")
+    exc, _ = spec_error(tmp_path, text)
+    assert exc.key == where and words in str(exc)
+
+
 def test_missing_required_key_points_at_the_parent_mapping(tmp_path: Path) -> None:
     exc, path = spec_error(
         tmp_path,

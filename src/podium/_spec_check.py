@@ -59,7 +59,8 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-AtLeastOne = Annotated[int, Field(ge=1)]
+# numbers are strict throughout the spec: `true` (or `yes`) is an error, not 1
+AtLeastOne = Annotated[int, Field(ge=1, strict=True)]
 
 
 def check_model_name(value: str) -> str:

@@ -48,9 +48,9 @@ __all__ = [
     "with_approval",
 ]
 
-NonNegative = Annotated[float, Field(ge=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0, strict=True)]
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+Positive = Annotated[float, Field(gt=0, strict=True)]
 Text = Annotated[str, Field(min_length=1)]
 
 #: The kinds of run-level check; a ``verify:`` item has exactly one.
@@ -91,7 +91,7 @@ class LoopsSpec(SpecModel):
     repeated_tool_calls: NonNegativeInt = 3
     handoff_cycles: NonNegativeInt = 2
     stale_chat_rounds: NonNegativeInt = 3
-    similarity: Annotated[float, Field(gt=0, le=1)] = 0.85
+    similarity: Annotated[float, Field(gt=0, le=1, strict=True)] = 0.85
     replan_repeats: AtLeastOne = 1
 
     def to_policy(self) -> LoopPolicy:

@@ -21,7 +21,7 @@ from podium._spec_guards import BudgetSpec, ToolRef
 
 __all__ = ["AgentSpec", "Defaults", "InputSpec", "PriceSpec", "normalized"]
 
-Temperature = Annotated[float, Field(ge=0, le=2)]
+Temperature = Annotated[float, Field(ge=0, le=2, strict=True)]
 
 
 def _check_choice(value: str | list[str]) -> str | list[str]:
@@ -94,8 +94,8 @@ class AgentSpec(Defaults):
 class PriceSpec(SpecModel):
     """USD per million input and output tokens."""
 
-    input: Annotated[float, Field(ge=0)]
-    output: Annotated[float, Field(ge=0)]
+    input: Annotated[float, Field(ge=0, strict=True)]
+    output: Annotated[float, Field(ge=0, strict=True)]
 
 
 _OPTIONAL = frozenset(

@@ -116,7 +116,7 @@ class OrchestratorTeam(_Team):
     max_concurrency: AtLeastOne = 8
     max_subtasks: AtLeastOne | None = None
     reviewer: ReviewerName | None = None
-    max_review_retries: Annotated[int, Field(ge=0)] = 2
+    max_review_retries: Annotated[int, Field(ge=0, strict=True)] = 2
 
     @property
     def _reviewer_is_agent(self) -> bool:
@@ -174,7 +174,7 @@ class StageSpec(SpecModel):
     check: CallablePath | None = None
     name: AgentName | None = None
     approval: bool = False
-    approval_timeout: Annotated[float, Field(gt=0)] | None = None
+    approval_timeout: Annotated[float, Field(gt=0, strict=True)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -316,7 +316,7 @@ class HandoffsTeam(_Team):
     pattern: Literal["handoffs"]
     agents: list[AgentName] = Field(min_length=1)
     entry: AgentName | None = None
-    max_handoffs: Annotated[int, Field(ge=0)] = 10
+    max_handoffs: Annotated[int, Field(ge=0, strict=True)] = 10
 
     def refs(self) -> list[Ref]:
         """The agents (only agents: a handoff hands over a conversation)."""

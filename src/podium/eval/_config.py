@@ -48,10 +48,10 @@ CheckerRef = Annotated[Any, AfterValidator(check_ref)]
 class BudgetConfig(SpecModel):
     """Caps for each run (not for the whole eval)."""
 
-    usd: Annotated[float, Field(ge=0)] | None = None
+    usd: Annotated[float, Field(ge=0, strict=True)] | None = None
     tokens: AtLeastOne | None = None
     calls: AtLeastOne | None = None
-    seconds: Annotated[float, Field(gt=0)] | None = None
+    seconds: Annotated[float, Field(gt=0, strict=True)] | None = None
 
     def budget(self) -> Budget:
         """The run `Budget` these caps describe."""

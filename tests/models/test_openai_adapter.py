@@ -328,3 +328,56 @@ def test_missing_sdk_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(ConfigError, match=r"pip install 'podium\[openai\]'"):
         OpenAIModel(model="gpt-4o-mini", api_key=KEY)
+
+
+@pytest.mark.parametrize("url", ["localhost:11434/v1", "127.0.0.1:8000/v1", "api.example.com/v1"])
+def test_base_url_without_scheme_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # a typo, not a network failure: said at once, never retried as "connection failed"
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ConfigError, match=r"OPENAI_BASE_URL\) must start with http://"):
+        resolve_model("openai:llama3.1")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    with pytest.raises(ConfigError, match=r"must start with http://"):
+        OpenAIModel(model="llama3.1", api_key=KEY, base_url=url)
+
+
+async def test_content_sent_as_parts_is_read_as_text(
+    server: WireServer, model: OpenAIModel
+) -> None:
+    # some compatible servers (Mistral's reasoning models, gateways) send a list of parts
+    body = openai_completion(None)
+    body["choices"][0]["message"]["content"] = [
+        {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+        {"type": "text", "text": "Hello, "},
+        {"type": "text", "text": "Oslo ✓"},
+    ]
+    server.reply(Reply(body=body))
+    response = await model.request(HELLO)
+    assert response.text == "Hello, Oslo ✓"
+
+
+@pytest.mark.parametrize("usage", ["missing", None])
+async def test_unreported_usage_counts_the_worst_case_not_zero(
+    server: WireServer, usage: str | None
+) -> None:
+    # a compatible server that reports no usage must not make calls free: budgets
+    # settle on this usage, so it is the upper bound (prompt bytes, max_tokens)
+    set_price("openai:podium-unreported", input=1.0, output=2.0)
+    body = openai_completion("ok")
+    if usage == "missing":
+        del body["usage"]
+    else:
+        body["usage"] = None
+    server.reply(Reply(body=body))
+    request = ModelRequest(messages=(Message.user("ø" * 300),), max_tokens=40)
+    async with OpenAIModel(
+        model="podium-unreported", api_key=KEY, base_url=server.openai_base_url
+    ) as m:
+        response = await m.request(request)
+    assert response.usage.input_tokens >= len(("ø" * 300).encode())
+    assert response.usage.output_tokens == 40
+    assert response.usage.cost_usd == pytest.approx(
+        (response.usage.input_tokens * 1.0 + 40 * 2.0) / 1e6
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from email.utils import formatdate
 
 import pytest
@@ -110,6 +111,32 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(NOW + 30)),  # asctime, no zone
+        formatdate(NOW + 30).replace("+0000", "-0000"),  # RFC 2822's "zone unknown"
+        formatdate(NOW + 30, usegmt=True),
+    ],
+)
+def test_http_dates_are_gmt_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # HTTP dates are always GMT (RFC 9110); a zone-less one is not in local time
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert parse_retry_after(value, now=NOW) == 30.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize("value", ["nan", "-nan", "NaN"])
+def test_retry_after_that_is_not_a_number_is_ignored(value: str) -> None:
+    assert parse_retry_after(value, now=NOW) is None
+
+
 # --- RetryingModel -----------------------------------------------------------------------
 
 
@@ -179,6 +206,8 @@ async def test_total_timeout_caps_one_attempt() -> None:
     with pytest.raises(ProviderError) as info:
         await wrap(model, Sleeps(), call_timeout=30.0, total_timeout=0.05).request(REQUEST)
     assert info.value.retryable and info.value.attempts == 1
+    # the message names the limit that cut the attempt, not the 30s it never got
+    assert "30s" not in str(info.value) and "0.05s" in str(info.value)
 
 
 def test_name_and_offline_come_from_the_wrapped_model() -> None:

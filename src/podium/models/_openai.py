@@ -6,6 +6,7 @@ llama.cpp server, LM Studio) via ``base_url``.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -95,7 +96,7 @@ class OpenAIModel(SdkModel):
                 timeout=self._timeout,
             )
         else:
-            return self._response(completion)
+            return self._response(completion, params, request.max_tokens)
         # Raised outside the except block so neither __cause__ nor __context__ holds
         # the SDK exception, whose request carries the API key.
         raise error
@@ -130,13 +131,17 @@ class OpenAIModel(SdkModel):
             }
         return params
 
-    def _response(self, completion: Any) -> ModelResponse:
+    def _response(self, completion: Any, params: dict[str, Any], max_tokens: int) -> ModelResponse:
         usage = getattr(completion, "usage", None)
-        cost = cost_of(
-            f"openai:{self._model}",
-            int(getattr(usage, "prompt_tokens", 0) or 0),
-            int(getattr(usage, "completion_tokens", 0) or 0),
-        )
+        if usage is None:
+            # Some compatible servers report no usage. Zero would make the call free to
+            # every budget, so count the worst case: byte-level BPE makes no more tokens
+            # than the prompt's bytes as sent, and the answer stops at max_tokens.
+            tokens_in, tokens_out = len(json.dumps(params, default=str).encode()), max_tokens
+        else:
+            tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+            tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = cost_of(f"openai:{self._model}", tokens_in, tokens_out)
         served = str(getattr(completion, "model", None) or self._model)
         choices = getattr(completion, "choices", None) or []
         if not choices:
@@ -148,7 +153,7 @@ class OpenAIModel(SdkModel):
             for c in (message.tool_calls or ())
             if getattr(c, "type", "function") == "function"
         )
-        text = str(message.content or "")
+        text = _text(message.content)
         finish = _FINISH.get(choices[0].finish_reason or "", "other")
         refusal = getattr(message, "refusal", None)
         if not text and refusal:
@@ -158,6 +163,18 @@ class OpenAIModel(SdkModel):
         return ModelResponse(
             text=text, tool_calls=calls, usage=cost, model=served, finish_reason=finish
         )
+
+
+def _text(content: object) -> str:
+    # Some compatible servers (Mistral's reasoning models, gateways) send a list of
+    # parts; the answer is its text parts (thinking parts are not the answer).
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text") or "")
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return str(content or "")
 
 
 def _wire_message(message: Message) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,10 @@ class Price:
 
 
 _prices: dict[str, Price] | None = None
+# A dated snapshot (gpt-4o-2024-08-06, claude-haiku-4-5-20251001, gpt-4-0613) or a
+# ``-latest`` alias costs what its base model does; any other suffix names another model,
+# often a dearer one (gpt-5-pro is 12x gpt-5), so it gets no price rather than a wrong one.
+_SNAPSHOT = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 
 
 def _parse(data: object, source: str) -> dict[str, Price]:
@@ -75,16 +80,12 @@ def set_price(model: str, *, input: float, output: float) -> None:
 
 
 def get_price(model: str) -> Price | None:
-    """The price of ``provider:model``; dated variants match their base name."""
+    """The price of ``provider:model``; dated snapshots match their base name."""
     table = _table()
     price = table.get(model)
-    if price is not None:
-        return price
-    best: str | None = None
-    for key in table:
-        if model.startswith(key + "-") and (best is None or len(key) > len(best)):
-            best = key
-    return table[best] if best is not None else None
+    if price is None:
+        price = table.get(_SNAPSHOT.sub("", model))
+    return price
 
 
 def cost_of(model: str, input_tokens: int, output_tokens: int) -> Usage:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from podium.errors import ProviderError
@@ -50,13 +52,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(seconds, 0.0)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # asctime or "-0000": HTTP dates are GMT, never local time
+        when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(when.timestamp() - current, 0.0)
 
@@ -94,12 +100,12 @@ class RetryingModel:
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
+            limit = min(policy.call_timeout, max(deadline - time.monotonic(), 0.001))
             try:
-                async with asyncio.timeout(min(policy.call_timeout, max(remaining, 0.001))):
+                async with asyncio.timeout(limit):
                     return await self.model.request(request)
             except TimeoutError:
-                error = self._timeout_error(attempt)
+                error = self._timeout_error(attempt, limit)
             except ProviderError as exc:
                 exc.attempts = attempt
                 error = exc
@@ -110,10 +116,10 @@ class RetryingModel:
                 raise error
             await self.sleep(wait)
 
-    def _timeout_error(self, attempt: int) -> ProviderError:
+    def _timeout_error(self, attempt: int, limit: float) -> ProviderError:
         provider, _, model = self.model.name.partition(":")
         return ProviderError(
-            f"no answer within {self.policy.call_timeout:g}s",
+            f"no answer within {round(limit, 2):g}s",
             provider=provider,
             model=model,
             attempts=attempt,

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import os
 from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
 
 from podium.errors import ConfigError
 
@@ -49,6 +50,13 @@ class SdkModel:
         self._timeout = timeout
         self._api_key = api_key or os.environ.get(self.key_env) or None
         self._base_url = base_url or os.environ.get(self.url_env) or None
+        if self._base_url is not None and urlsplit(self._base_url).scheme not in ("http", "https"):
+            # Else every call fails as a retryable "connection failed" (UnsupportedProtocol).
+            raise ConfigError(
+                f"{provider}:{model}: the base URL {self._base_url!r} (base_url= or "
+                f"{self.url_env}) must start with http:// or https://, "
+                f"e.g. 'http://{self._base_url}'"
+            )
         if self._api_key is None and self._base_url is None:
             raise ConfigError(
                 f"{provider}:{model} needs an API key: set {self.key_env} or pass api_key="

@@ -48,9 +48,9 @@ __all__ = [
     "with_approval",
 ]
 
-NonNegative = Annotated[float, Field(ge=0, strict=True)]
+NonNegative = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
-Positive = Annotated[float, Field(gt=0, strict=True)]
+Positive = Annotated[float, Field(gt=0, strict=True, allow_inf_nan=False)]
 Text = Annotated[str, Field(min_length=1)]
 
 #: The kinds of run-level check; a ``verify:`` item has exactly one.

@@ -47,7 +47,9 @@ class Agent(RunMixin):
         writes: blackboard keys this agent may write. With one key, the agent's
             final output is written there; with several, `output_type` must be
             a pydantic model with a field per key.
-        reads_verified_only: only entries marked verified reach the prompt.
+        reads_verified_only: only entries marked verified reach the prompt
+            (also of the results a pattern passes on: an orchestrator's
+            subtask results, a pipeline's previous output).
         handoffs: names of agents this agent may hand control to (in a
             `Handoffs` team; exposed to the model as ``transfer_to_NAME`` tools).
         handoff_input: the payload schema an agent handing off *to this agent*

@@ -16,10 +16,14 @@ from podium import (
     EventKind,
     MemoryStore,
     ModelRequest,
+    ModelResponse,
     Orchestrator,
+    Pipeline,
     StopReason,
+    Usage,
     tool,
 )
+from podium.guards import input_token_bound
 from podium.testing import Price, ScriptedModel, call
 
 PRICE = Price(input=10.0, output=30.0)  # USD per million tokens
@@ -197,3 +201,92 @@ async def test_answer_cut_at_the_budget_clamp_stops_with_budget_not_error() -> N
     assert result.stop_reason is StopReason.BUDGET
     assert "remaining budget" in (result.error or "")
     assert await spent(store, result.run_id) <= 0.01
+
+
+@pytest.mark.parametrize(
+    "caps",
+    [
+        {"usd": float("nan")},
+        {"usd": float("inf")},
+        {"tokens": float("nan")},
+        {"model_calls": float("inf")},
+        {"seconds": float("nan")},
+        {"usd": True},
+        {"usd": "0.5"},
+        {"min_output_tokens": 0},
+        {"min_output_tokens": -1},
+    ],
+)
+def test_a_cap_that_caps_nothing_is_a_config_error(caps: dict[str, object]) -> None:
+    # NaN compares False with everything and inf never runs out: either would
+    # silently run without the cap the user asked for
+    with pytest.raises(ConfigError, match="budget"):
+        Budget(**caps)  # type: ignore[arg-type]
+
+
+def byte_per_token(request: ModelRequest) -> ModelResponse:
+    """A model whose tokenizer spends one token per byte: the bound's worst case."""
+    tokens = input_token_bound(request)
+    return ModelResponse(
+        text="ok", usage=Usage(input_tokens=tokens, cost_usd=PRICE.cost(tokens, 0))
+    )
+
+
+async def test_a_call_whose_input_alone_exceeds_what_is_left_is_not_made() -> None:
+    model = ScriptedModel(fn=byte_per_token, price=PRICE)
+    agent = Agent("terse", max_tokens=0, model=model)
+    await agent.run("hello", store=MemoryStore())
+    input_cost = PRICE.cost(input_token_bound(model.requests[0]), 0)
+    store = MemoryStore()
+    cap = input_cost * 0.99  # the headroom for output is -0.x tokens: no room at all
+    result = await agent.run("hello", store=store, budget=Budget(usd=cap))
+    assert await spent(store, result.run_id) <= cap
+    assert result.stop_reason is StopReason.BUDGET
+    assert len(model.requests) == 1  # only the uncapped run called the model
+
+
+async def test_an_agent_share_caps_all_its_subtasks_together() -> None:
+    # one worker with a $0.03 share gets five subtasks, each able to spend ~$0.06
+    worker = Agent(
+        "w",
+        max_tokens=2000,
+        budget=Budget(usd=0.03),
+        model=ScriptedModel(fn=largest, price=PRICE),
+    )
+    five = json.dumps(
+        {
+            "subtasks": [
+                {"id": f"t{i}", "assignee": "w", "instructions": f"part {i}"} for i in range(5)
+            ]
+        }
+    )
+    lead = Agent(
+        "lead",
+        model=ScriptedModel(fn=lambda r: five if r.output_name == "Plan" else "final", price=PRICE),
+    )
+    store = MemoryStore()
+    team = Orchestrator(planner=lead, workers=[worker], max_concurrency=1)
+    result = await team.run("go", store=store, budget=Budget(usd=1.0))
+    events = await store.events(result.run_id)
+    by_worker = sum(e.cost_usd for e in events if e.agent == "w")
+    assert by_worker <= 0.03
+    assert result.stop_reason is StopReason.BUDGET
+    assert "budget of w" in (result.error or "")
+
+
+async def test_a_team_share_caps_all_its_invocations_together() -> None:
+    member = Agent("m", max_tokens=2000, model=ScriptedModel(fn=largest, price=PRICE))
+    sub = Pipeline([member], name="sub", budget=Budget(usd=0.03))
+    five = json.dumps(
+        {"subtasks": [{"id": f"t{i}", "assignee": "sub", "instructions": "go"} for i in range(5)]}
+    )
+    lead = Agent(
+        "lead",
+        model=ScriptedModel(fn=lambda r: five if r.output_name == "Plan" else "final", price=PRICE),
+    )
+    store = MemoryStore()
+    team = Orchestrator(planner=lead, workers=[sub], max_concurrency=1)
+    result = await team.run("go", store=store, budget=Budget(usd=1.0))
+    by_member = sum(e.cost_usd for e in await store.events(result.run_id) if e.agent == "m")
+    assert by_member <= 0.03
+    assert result.stop_reason is StopReason.BUDGET

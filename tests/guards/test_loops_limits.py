@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
+
 from podium import (
     Agent,
+    ConfigError,
     EventKind,
     GroupChat,
     Handoffs,
@@ -201,3 +204,69 @@ async def test_replan_is_bounded_and_the_same_plan_again_is_a_loop() -> None:
         "x", store=MemoryStore(), limits=Limits(max_replans=1)
     )
     assert capped.stop_reason is StopReason.MAX_REPLANS
+
+
+async def test_replan_repeats_zero_turns_the_same_plan_detector_off() -> None:
+    lead = Agent("lead", model=ScriptedModel([plan_for("w"), "final"]))
+    team = Orchestrator(planner=lead, workers=[Agent("w", model=ScriptedModel(["r"]))])
+    result = await team.run("x", store=MemoryStore(), loops=LoopPolicy(replan_repeats=0))
+    assert result.ok and result.output == "final"
+
+
+async def test_three_speakers_each_repeating_their_own_message_is_a_stale_chat() -> None:
+    lines = {
+        "a": "I think we should measure the latency of the cache first.",
+        "b": "Tokens must never be stored in local storage, for security.",
+        "c": "From the product side, users mostly care about fast logins.",
+    }
+    speakers = [Agent(n, model=ScriptedModel(fn=lambda r, t=t: t)) for n, t in lines.items()]
+    store = MemoryStore()
+    result = await GroupChat(speakers, max_rounds=30).run("x", store=store)
+    assert result.stop_reason is StopReason.LOOP
+    messages = [e for e in await store.events(result.run_id) if e.kind is EventKind.CHAT_MESSAGE]
+    assert len(messages) <= 6  # one round of news, then three rounds of repeats
+
+
+async def test_agent_repeating_a_tool_call_inside_a_nested_team_stops_only_that_team() -> None:
+    @tool
+    def search(query: str) -> str:
+        """Search."""
+        return "nothing new"
+
+    stuck = Agent(
+        "stuck",
+        tools=[search],
+        max_turns=20,
+        model=ScriptedModel(fn=lambda r: call("search", query="same")),
+    )
+    after = Agent("after", model=ScriptedModel(["wrapped up"]))
+    store = MemoryStore()
+    result = await Pipeline([Pipeline([stuck], name="inner"), after]).run("x", store=store)
+    assert result.stop_reason is StopReason.COMPLETED and result.output == "wrapped up"
+    events = await store.events(result.run_id)
+    assert [e.payload["detector"] for e in events if e.kind is EventKind.LOOP_DETECTED] == [
+        "repeated_tool_call"
+    ]
+    assert "loop_contained" in [e.payload["code"] for e in events if e.kind is EventKind.NOTICE]
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs"),
+    [
+        (Limits, {"max_depth": float("nan")}),
+        (Limits, {"max_fanout": 2.5}),
+        (Limits, {"max_replans": -1}),
+        (Limits, {"max_turns": True}),
+        (LoopPolicy, {"similarity": float("nan")}),
+        (LoopPolicy, {"similarity": 0}),
+        (LoopPolicy, {"similarity": 1.5}),
+        (LoopPolicy, {"repeated_tool_calls": -1}),
+        (LoopPolicy, {"stale_chat_rounds": 1.5}),
+    ],
+)
+def test_limits_and_loop_thresholds_that_guard_nothing_are_config_errors(
+    make: type[object], kwargs: dict[str, object]
+) -> None:
+    # a NaN depth would never be exceeded; a NaN similarity never matches
+    with pytest.raises(ConfigError):
+        make(**kwargs)

@@ -199,3 +199,35 @@ def test_failing_evidence_shapes() -> None:
     assert failing_evidence({"exit_code": 0, "ok": True}) is None
     assert failing_evidence("all good") is None
     assert failing_evidence(RuntimeError("boom")) == "raised RuntimeError: boom"
+
+
+async def test_verified_only_consumer_gets_no_unreviewed_subtask_result() -> None:
+    def team(reviewer: object) -> tuple[Orchestrator, ScriptedModel, ScriptedModel]:
+        counter = Agent("counter", model=ScriptedModel(["8 legs, UNREVIEWED"]))
+        consumer_model = ScriptedModel(["used"])
+        consumer = Agent("consumer", reads_verified_only=True, model=consumer_model)
+        lead_model = ScriptedModel([PLAN, "final"])
+        lead = Agent("lead", reads_verified_only=True, model=lead_model)
+        return (
+            Orchestrator(planner=lead, workers=[counter, consumer], reviewer=reviewer),  # type: ignore[arg-type]
+            consumer_model,
+            lead_model,
+        )
+
+    unreviewed, consumer_model, lead_model = team(None)
+    assert (await unreviewed.run("x", store=MemoryStore())).ok
+    assert "UNREVIEWED" not in consumer_model.requests[0].messages[-1].content
+    assert "UNREVIEWED" not in lead_model.requests[-1].messages[-1].content  # the aggregation
+
+    reviewed, consumer_model, lead_model = team(no_wrong_legs)
+    assert (await reviewed.run("x", store=MemoryStore())).ok
+    assert "UNREVIEWED" in consumer_model.requests[0].messages[-1].content  # verified: shown
+    assert "UNREVIEWED" in lead_model.requests[-1].messages[-1].content
+
+
+async def test_verified_only_pipeline_stage_does_not_get_the_unchecked_previous_output() -> None:
+    writer = Agent("writer", model=ScriptedModel(["UNCHECKED draft"]))
+    reader_model = ScriptedModel(["read"])
+    reader = Agent("reader", reads_verified_only=True, model=reader_model)
+    assert (await Pipeline([writer, reader]).run("x", store=MemoryStore())).ok
+    assert "UNCHECKED" not in reader_model.requests[0].messages[-1].content

@@ -309,6 +309,9 @@ class RunState:
     #: a reviewer's verdict can be compared with the evidence it relied on
     approver: Any = None  # podium.approvals.Approver, for in-process decisions
     tool_log: deque[tuple[str, str, Any]] = field(default_factory=lambda: deque(maxlen=2_000))
+    #: the budget share of each member (agent or team) under each enclosing ledger,
+    #: kept for the whole run: a share caps every invocation of its member together
+    shares: dict[tuple[int, int, Budget], BudgetLedger] = field(default_factory=dict)
 
     def add_usage(self, agent: str, model: str, offline: bool, usage: Usage) -> None:
         """Count one model call for `agent`."""
@@ -367,16 +370,24 @@ class StepContext:
         return _step_context(self.state, self.path, self.parent, agent, self.depth, self.ledger)
 
     def scoped(self, owner: object, budget: Budget | None) -> StepContext:
-        """This context with `owner`'s own budget share (if it has one) in force."""
+        """This context with `owner`'s own budget share (if it has one) in force.
+
+        A share is made once per run (within each enclosing ledger): it caps every
+        invocation of `owner` together, not each one afresh.
+        """
         if budget is None or budget.empty:
             return self
         if self.ledger is not None and self.ledger.owner == id(owner):
             return self
-        name = getattr(owner, "name", "share")
-        if self.ledger is None:
-            ledger = BudgetLedger(budget=budget, name=name, owner=id(owner))
-        else:
-            ledger = self.ledger.child(budget, name, owner=id(owner))
+        key = (id(self.ledger), id(owner), budget)
+        ledger = self.state.shares.get(key)
+        if ledger is None:
+            name = getattr(owner, "name", "share")
+            if self.ledger is None:
+                ledger = BudgetLedger(budget=budget, name=name, owner=id(owner))
+            else:
+                ledger = self.ledger.child(budget, name, owner=id(owner))
+            self.state.shares[key] = ledger
         return dc_replace(self, ledger=ledger)
 
     def check_depth(self) -> None:

@@ -34,7 +34,7 @@ async def run_team(
     """Run `body` as `team`'s step.
 
     Records the team's start and end, applies its own budget share, enforces the
-    nesting limit, and — for a nested team — turns its own loop stop into an
+    nesting limit, and — for a nested team — turns a loop stop inside it into an
     output for its parent, so only the looping sub-team stops.
     """
     ctx = ctx.as_agent(team.name).scoped(team, team.budget)
@@ -52,7 +52,9 @@ async def run_team(
         return output
     except GuardStop as stop:
         status = "stopped"
-        if stop.reason is StopReason.LOOP and stop.agent == team.name and ctx.depth > 0:
+        # any loop inside a nested team (its own detectors, or a member's repeated
+        # tool calls) stops only that team: the innermost one catches it first
+        if stop.reason is StopReason.LOOP and ctx.depth > 0:
             status = "loop"
             output = f"[{team.name} stopped by a loop detector: {stop.detail}]"
             ctx.emit(

@@ -49,8 +49,22 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("usd", "tokens", "model_calls", "seconds"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ConfigError(f"budget {name} must not be negative, not {value}")
+            if value is None:
+                continue
+            # NaN compares False with everything and inf never runs out: both would
+            # silently lift the cap, so they are refused like a negative number
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"budget {name} must be a number or None, not {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"budget {name} must be a finite number of at least 0 (None for no "
+                    f"cap), not {value}"
+                )
+        min_out = self.min_output_tokens
+        if isinstance(min_out, bool) or not isinstance(min_out, int) or min_out < 1:
+            raise ConfigError(
+                f"budget min_output_tokens must be a whole number of at least 1, not {min_out!r}"
+            )
 
     @property
     def empty(self) -> bool:
@@ -158,8 +172,9 @@ class BudgetLedger:
         in_bound = input_token_bound(request)
         max_out = request.max_tokens
         minimum = min(self.budget.min_output_tokens, request.max_tokens)
+        # floor, not int(): a headroom of -0.5 tokens is no room, not 0 tokens of room
         if tokens_left != math.inf:
-            max_out = min(max_out, int(tokens_left - in_bound))
+            max_out = min(max_out, math.floor(tokens_left - in_bound))
         in_cost = 0.0
         if usd_left != math.inf:
             if price is None:
@@ -169,7 +184,7 @@ class BudgetLedger:
                 )
             in_cost = in_bound * price.input / 1e6
             if price.output > 0:
-                max_out = min(max_out, int((usd_left - in_cost) * 1e6 / price.output))
+                max_out = min(max_out, math.floor((usd_left - in_cost) * 1e6 / price.output))
             elif in_cost > usd_left:
                 max_out = -1
         if max_out < minimum:

@@ -28,10 +28,9 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_fanout", "max_replans"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"limit {name} must not be negative")
-        if self.max_turns is not None and self.max_turns < 1:
-            raise ConfigError("limit max_turns must be at least 1")
+            _check_count(f"limit {name}", getattr(self, name))
+        if self.max_turns is not None:
+            _check_count("limit max_turns", self.max_turns, least=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,3 +58,26 @@ class LoopPolicy:
     stale_chat_rounds: int = 3
     similarity: float = 0.85
     replan_repeats: int = 1
+
+    def __post_init__(self) -> None:
+        for name in (
+            "repeated_tool_calls",
+            "handoff_cycles",
+            "stale_chat_rounds",
+            "replan_repeats",
+        ):
+            _check_count(f"loop detector {name}", getattr(self, name))
+        similarity = self.similarity
+        # NaN would never match (the detector silently off), 0 would match everything
+        if isinstance(similarity, bool) or not isinstance(similarity, int | float):
+            raise ConfigError(f"loop detector similarity must be a number, not {similarity!r}")
+        if not 0 < similarity <= 1:
+            raise ConfigError(
+                f"loop detector similarity must be above 0 and at most 1, not {similarity}"
+            )
+
+
+def _check_count(what: str, value: object, least: int = 0) -> None:
+    """Refuse anything but a whole number of at least `least` (NaN would disable a limit)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(f"{what} must be a whole number of at least {least}, not {value!r}")

@@ -161,7 +161,10 @@ class GroupChat(RunMixin):
         policy = ctx.state.loops
         if not policy.enabled or policy.stale_chat_rounds < 1:
             return stale
-        recent = messages[:-1] if self._window is None else messages[-self._window - 1 : -1]
+        # at least a full round back: a speaker repeating its own last message adds
+        # nothing either, though a window of the *other* participants hides it
+        look = None if self._window is None else max(self._window, len(self.registry))
+        recent = messages[:-1] if look is None else messages[-look - 1 : -1]
         new_entry = ctx.state.blackboard.writes != writes
         if new_entry or not near_duplicate(
             messages[-1].text, [m.text for m in recent], policy.similarity

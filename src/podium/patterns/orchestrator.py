@@ -25,6 +25,7 @@ from podium.errors import (
 )
 from podium.events import EventKind
 from podium.guards._budget import Budget
+from podium.memory._blackboard import EntryStatus
 from podium.patterns._plan import Plan, Subtask, plan_problems
 from podium.patterns._review import Reviewer, review
 from podium.registry import Registry
@@ -138,8 +139,10 @@ class Orchestrator(RunMixin):
                 agent=self.name,
             )
         loops = ctx.state.loops
+        if not loops.enabled or loops.replan_repeats < 1:  # 0 turns the detector off
+            return
         same = [p for p in earlier if p.model_dump() == plan.model_dump()]
-        if loops.enabled and len(same) >= loops.replan_repeats:
+        if len(same) >= loops.replan_repeats:
             ctx.emit(
                 EventKind.LOOP_DETECTED,
                 payload={
@@ -193,9 +196,8 @@ class Orchestrator(RunMixin):
         async def run_one(sub: Subtask) -> None:
             for dep in sub.depends_on:
                 await done[dep].wait()
-            context = tuple(
-                (f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in sub.depends_on
-            )
+            usable = self._usable(sub.depends_on, self.registry.get(sub.assignee), ctx)
+            context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in usable)
             async with semaphore:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx)
             done[sub.id].set()
@@ -205,6 +207,18 @@ class Orchestrator(RunMixin):
         if pending:  # never aggregate while a dispatched subtask has no result
             raise RuntimeError(f"team {self.name}: subtasks {pending} did not finish")
         return results
+
+    def _usable(self, ids: Sequence[str], consumer: object, ctx: StepContext) -> list[str]:
+        """The subtask results `consumer` may see: verified ones only, if it says so."""
+        if not getattr(consumer, "reads_verified_only", False):
+            return list(ids)
+        board = ctx.state.blackboard
+        return [
+            i
+            for i in ids
+            if (entry := board.get(f"task.{i}")) is not None
+            and entry.status is EntryStatus.VERIFIED
+        ]
 
     async def _run_subtask(
         self, sub: Subtask, task: Task, context: tuple[tuple[str, str], ...], ctx: StepContext
@@ -267,9 +281,11 @@ class Orchestrator(RunMixin):
         self, task: Task, plan: Plan, results: dict[str, Any], ctx: StepContext
     ) -> Any:
         agent = self.aggregator or self.planner
+        usable = set(self._usable([s.id for s in plan.subtasks], agent, ctx))
         context = tuple(
             (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", as_text(results[s.id]))
             for s in plan.subtasks
+            if s.id in usable
         )
         return await agent.invoke(
             Task(text=task.text, inputs=task.inputs, context=context),

@@ -68,7 +68,8 @@ class Pipeline(RunMixin):
     A stage sees the task plus the blackboard entries its agents declare in
     `reads` — not the transcripts of earlier stages. A stage whose runnable
     declares no `reads` at all gets the previous stage's output instead, so a
-    plain chain of agents works without declarations.
+    plain chain of agents works without declarations (not one with
+    `reads_verified_only`: that output is unchecked).
 
     Args:
         stages: agents, teams or `Stage`s, in order.
@@ -102,7 +103,12 @@ class Pipeline(RunMixin):
         previous: Any = None
         for index, stage in enumerate(self._stages):
             stage_task = task
-            if previous is not None and not getattr(stage.runnable, "reads", ()):
+            runnable = stage.runnable
+            if (  # a stage that takes verified input only gets it from the blackboard
+                previous is not None
+                and not getattr(runnable, "reads", ())
+                and not getattr(runnable, "reads_verified_only", False)
+            ):
                 label = f"output of {self._stages[index - 1].label}"
                 stage_task = replace(task, context=(*task.context, (label, as_text(previous))))
             previous = await self._run_stage(stage, index, stage_task, ctx)

@@ -22,6 +22,7 @@ from pydantic import create_model
 
 from podium.errors import ConfigError, RunBusy
 from podium.events import Event, EventKind
+from podium.observe._redact import default_redactor
 from podium.store import RunStore
 from podium.tools._tool import Tool, ToolContext
 
@@ -213,14 +214,17 @@ async def decide(
             kind=EventKind.APPROVAL_DECISION,
             started_at=time.time(),
             ended_at=time.time(),
-            payload={
-                "approved": approval.approved,
-                "decided_by": decided_by,
-                "binding": request.payload.get("binding", ""),
-                "comment": approval.comment,
-                "edited_arguments": approval.edited_arguments,
-                "answer": approval.answer,
-            },
+            # redacted as the engine redacts every event it records
+            payload=default_redactor().scrub_obj(
+                {
+                    "approved": approval.approved,
+                    "decided_by": decided_by,
+                    "binding": request.payload.get("binding", ""),
+                    "comment": approval.comment,
+                    "edited_arguments": approval.edited_arguments,
+                    "answer": approval.answer,
+                }
+            ),
         )
         await store.append([event])
         return event

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from store_kit import Backend
 
 from podium import Agent, EventKind, Orchestrator, StopReason, tool
@@ -126,3 +127,53 @@ def test_request_hash_of_a_recorded_call_never_changes() -> None:
     for _ in range(2):
         assert request_hash("scripted:x", request) == "c5976a027a03cb02619e6ce0532ad773"
     assert request_hash("scripted:y", request) != "c5976a027a03cb02619e6ce0532ad773"
+
+
+class _Killed(BaseException):
+    """The process dies (as with kill -9): nothing after it is recorded."""
+
+
+async def test_a_run_killed_during_its_first_model_call_resumes(backend: Backend) -> None:
+    calls: list[str] = []
+
+    def answer(request: object) -> str:
+        calls.append("call")
+        if len(calls) == 1:
+            raise _Killed  # the process dies while the first model call is out
+        return "done"
+
+    # the model takes a moment, as a real one does
+    agent = Agent("solo", model=ScriptedModel(fn=answer, latency=0.01))
+    with pytest.raises(_Killed):
+        await agent.run("hello", store=backend.open(), run_id="early")
+    resumed = await agent.resume("early", store=backend.open())
+    assert resumed.ok and resumed.output == "done"
+
+
+async def test_a_decision_from_another_process_stores_no_secret(backend: Backend) -> None:
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+    agent, _ = asking_agent()
+    store = backend.open()
+    paused = await agent.run("deploy", store=store)
+    (pending,) = await pending_approvals(store)
+    await decide(
+        backend.open(),
+        paused.run_id,
+        pending.step,
+        Approval(approved=True, answer="eu", comment=f"the key is {key}"),
+    )
+    (decision,) = [
+        e for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_DECISION
+    ]
+    assert key not in decision.payload_json() and "[REDACTED]" in decision.payload["comment"]
+
+
+async def test_fork_at_the_root_runs_everything_again(backend: Backend) -> None:
+    model = ScriptedModel(["first", "second"])
+    agent = Agent("solo", model=model)
+    store = backend.open()
+    original = await agent.run("write it", store=store, inputs={"tone": "dry"})
+    forked = await agent.fork(original.run_id, "root", store=store)
+    assert forked.ok and forked.output == "second"
+    assert "tone: dry" in model.requests[1].messages[-1].content  # same task and inputs
+    assert [r.status for r in await store.list_runs()] == ["completed", "completed"]

@@ -111,6 +111,8 @@ class ReplayLog:
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_tools: set[str] = field(default_factory=set)
     decisions: dict[str, Decision] = field(default_factory=dict)
+    #: gates whose decision an attempt may have acted on already (see `rerun_gate`)
+    acted: set[str] = field(default_factory=set)
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     recorded: Counter[tuple[str, str]] = field(default_factory=Counter)
     emitted: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -118,6 +120,7 @@ class ReplayLog:
 
     def __post_init__(self) -> None:
         hashes: dict[str, str] = {}
+        live = False  # an attempt was running when the event was recorded
         for e in self.events:
             self.recorded[(e.path, str(e.kind))] += 1
             kind = e.kind
@@ -133,6 +136,15 @@ class ReplayLog:
                 self.requests[e.path] = dict(e.payload)
             elif kind is EventKind.APPROVAL_DECISION:
                 self.decisions[e.path] = _decision(e)
+                if live:  # decided inside an attempt, which may have acted on it
+                    self.acted.add(e.path)
+                else:
+                    self.acted.discard(e.path)
+            elif kind in (EventKind.RUN_START, EventKind.RUN_RESUMED):
+                live = True
+                self.acted.update(self.decisions)
+            elif kind is EventKind.RUN_END:
+                live = False
 
     @property
     def next_seq(self) -> int:
@@ -175,6 +187,18 @@ class ReplayLog:
     def interrupted(self, path: str) -> bool:
         """True when the tool call at `path` started but its result was never recorded."""
         return self.active and path in self.started_tools and path not in self.tools
+
+    def rerun_gate(self, path: str) -> str:
+        """The gate deciding whether the interrupted write at `path` may run again.
+
+        A decision that an attempt may have acted on (the tool may have run since)
+        never approves another run: each interruption asks anew, at
+        ``path/rerun#N``.
+        """
+        gate, n = path, 0
+        while gate in self.acted:
+            gate, n = f"{path}/rerun#{n}", n + 1
+        return gate
 
     def decision(self, path: str) -> Decision | None:
         """The human decision recorded for the gate at `path`."""

@@ -171,6 +171,8 @@ async def _drive(
                 "meta": opts.meta,
             },
         )
+        if not state.recorder.in_order:  # its model requests wait for the response:
+            await state.recorder.flush()  # without its start a run cannot be resumed
     else:
         ctx.emit(EventKind.RUN_RESUMED, payload=opts.resumed)
     started = time.time()
@@ -364,8 +366,14 @@ async def fork(
     opts = opts or RunOptions()
     async with _store_of(opts) as store:
         record, events = await _load(store, run_id)
+        start = _start_of(events, record.run_id)  # kept even when forking at "root"
         cut = next(
-            (i for i, e in enumerate(events) if e.path == at or e.path.startswith(at + "/")), None
+            (
+                i
+                for i, e in enumerate(events)
+                if e is not start and (e.path == at or e.path.startswith(at + "/"))
+            ),
+            None,
         )
         if cut is None:
             raise ConfigError(
@@ -384,7 +392,6 @@ async def fork(
         )
         await store.create_run(forked)
         await store.append(copied)
-        start = _start_of(copied, record.run_id)
         opts.store, opts.run_id, opts.record = store, new_id, forked
         opts.replay = ReplayLog(events=copied)
         opts.resumed = {"forked_from": record.run_id, "at": at}

@@ -111,19 +111,26 @@ async def _approve(
 ) -> dict[str, Any] | _Result:
     """Pass the tool's gate if it has one; returns the arguments to run with."""
     replay = ctx.state.recorder.replay
-    interrupted = replay is not None and replay.interrupted(path)
-    risky_rerun = interrupted and tool.effect == "write" and not tool.idempotent
+    risky_rerun = (
+        replay is not None
+        and replay.interrupted(path)
+        and tool.effect == "write"
+        and not tool.idempotent
+    )
     if not (tool.needs_approval or risky_rerun):
         return args
+    # an approval the interrupted attempt may have used does not run the tool again
+    at = replay.rerun_gate(path) if risky_rerun and replay is not None else path
+    asks_approval = tool.needs_approval and at == path
     reason = (
         "the tool needs approval"
-        if tool.needs_approval
+        if asks_approval
         else "a write was interrupted before its result was recorded; it may have run"
     )
     decision = await gate(
         ctx,
-        path=path,
-        kind="tool" if tool.needs_approval else "interrupted_write",
+        path=at,
+        kind="tool" if asks_approval else "interrupted_write",
         name=tool.name,
         arguments=call.arguments,
         reason=reason,

@@ -196,7 +196,8 @@ class Orchestrator(RunMixin):
         async def run_one(sub: Subtask) -> None:
             for dep in sub.depends_on:
                 await done[dep].wait()
-            usable = self._usable(sub.depends_on, self.registry.get(sub.assignee), ctx)
+            deps = sub.depends_on
+            usable = self._usable(deps, self.registry.get(sub.assignee), ctx) if deps else ()
             context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in usable)
             async with semaphore:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx)

@@ -79,7 +79,8 @@ def resume(
 def fork(
     run_id: Annotated[str, typer.Argument(help="The run to fork.")],
     at: Annotated[
-        str, typer.Option("--at", help="Step path to re-execute from (podium trace lists them).")
+        str,
+        typer.Option("--at", help="Step path to re-execute from (podium trace --json lists them)."),
     ],
     as_json: JsonOpt = False,
     store: StoreOpt = None,

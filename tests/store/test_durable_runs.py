@@ -10,7 +10,7 @@ from store_kit import Backend
 
 from podium import Agent, EventKind, Orchestrator, StopReason, tool
 from podium.approvals import Approval, ask_human, decide, pending_approvals
-from podium.errors import RunBusy
+from podium.errors import ConfigError, RunBusy
 from podium.testing import ScriptedModel, call
 
 
@@ -98,6 +98,10 @@ async def test_fork_reuses_steps_before_the_fork_point(backend: Backend) -> None
         if e.kind is EventKind.SUBTASK_END
     }
     assert outputs == {"t1": "first a", "t2": "second b"}
+    # a trace tree shows each step's last part; fork names the full path it meant
+    with pytest.raises(ConfigError, match=r"no step 'task\[t2\]'; did you mean 'root/task\[t2\]'"):
+        await team.fork(original.run_id, "task[t2]", store=store)
+    assert len(await store.list_runs()) == 2  # the refused fork left no run behind
 
 
 def test_request_hash_of_a_recorded_call_never_changes() -> None:

@@ -355,6 +355,14 @@ def _defaults_from(start: Event, opts: RunOptions) -> None:
         opts.meta = dict(start.payload.get("meta") or {})
 
 
+def _step_hint(events: list[Event], at: str) -> str:
+    """Step paths ending in `at` (a trace tree shows only each path's last part)."""
+    near = sorted({e.path for e in events if e.path.endswith("/" + at.strip("/"))})
+    if near:
+        return f"; did you mean {' or '.join(repr(p) for p in near[:3])}?"
+    return "; `podium trace RUN --json` lists its step paths"
+
+
 async def fork(
     runnable: Runnable, run_id: str, at: str, *, opts: RunOptions | None = None
 ) -> Result:
@@ -376,9 +384,7 @@ async def fork(
             None,
         )
         if cut is None:
-            raise ConfigError(
-                f"run {record.run_id} has no step {at!r}; `podium trace` lists its steps"
-            )
+            raise ConfigError(f"run {record.run_id} has no step {at!r}{_step_hint(events, at)}")
         new_id = opts.run_id or new_run_id()
         copied = [
             Event.from_dict({**e.to_dict(), "run_id": new_id})

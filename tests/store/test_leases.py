@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from store_kit import Backend
 
-from podium import Agent, ConfigError, SqliteStore
+from podium import Agent, ConfigError, EventKind, Pipeline, SqliteStore
 from podium._engine._runner import RunOptions, execute
+from podium.errors import RunBusy
 from podium.store import RunStore
 from podium.testing import ScriptedModel
 
@@ -85,3 +88,43 @@ async def test_a_running_run_keeps_its_lease_past_the_ttl(tmp_path: Path) -> Non
         assert await store.acquire_lease("r-live", "intruder", ttl=30)  # released at the end
     finally:
         await store.close()
+
+
+async def test_a_process_that_lost_its_lease_stops_and_writes_nothing_more(
+    backend: Backend,
+) -> None:
+    """A process stalled past its lease, whose run another process took over, stops."""
+    store, ttl = backend.open(), 0.3
+
+    def take_over() -> None:  # another process, while this one's event loop is stalled
+        async def go() -> bool:
+            other = backend.factory()
+            try:
+                return await other.acquire_lease("r-stall", "rescuer", ttl=30)
+            finally:
+                if other is not store:
+                    await other.close()
+
+        assert asyncio.run(go())
+
+    def stall(request: object) -> str:
+        time.sleep(ttl + 0.2)  # a blocking call: the lease expires unrenewed
+        rescuer = threading.Thread(target=take_over)
+        rescuer.start()
+        rescuer.join()
+        return "drafted"
+
+    team = Pipeline(
+        [
+            Agent("drafter", model=ScriptedModel(fn=stall)),
+            Agent("editor", model=ScriptedModel(["edited"], latency=2.0)),
+        ]
+    )
+    with pytest.raises(RunBusy, match="lost the run's lease"):
+        await execute(team, "work", RunOptions(store=store, run_id="r-stall", lease_ttl=ttl))
+    events = await store.events("r-stall")
+    assert not [e for e in events if e.agent == "editor" and e.kind is EventKind.MODEL_RESPONSE]
+    assert EventKind.RUN_END not in {e.kind for e in events}  # the run is the rescuer's
+    record = await store.get_run("r-stall")
+    assert record is not None and record.status == "running"
+    assert await store.renew_lease("r-stall", "rescuer", ttl=30)  # still the rescuer's

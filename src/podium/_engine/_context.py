@@ -117,6 +117,7 @@ class Recorder:
         self._inflight: set[asyncio.Future[Any]] = set()
         self._failure: BaseException | None = None
         self._handover_due = False
+        self._lost = False  # another process owns the run now: nothing more is written
         # stores whose appends complete in the order they were called (and are not
         # lost if the caller is cancelled) take a fast path in `flush`; those with
         # `append_nowait` take writes without waiting, and a store that may hold
@@ -199,10 +200,22 @@ class Recorder:
             asyncio.get_running_loop().call_soon(self._hand_over)
         return True
 
+    def lose(self) -> None:
+        """Write nothing more: the run's lease was lost to another process.
+
+        Events not yet handed to the store are dropped: written now, they would
+        collide with the new owner's.
+        """
+        self._lost = True
+        self._pending = []
+
     def _hand_over(self) -> bool:
         """Hand the pending events to the store now; False if it cannot take them so."""
         self._handover_due = False
         if not self._pending:
+            return True
+        if self._lost:
+            self._pending = []
             return True
         if self._nowait is None:
             return False

@@ -9,7 +9,7 @@ import os
 import secrets
 import socket
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from podium.errors import RunBusy
@@ -53,6 +53,10 @@ class Lease:
         self._done = False
         self.pending: asyncio.Future[Any] | None = None
         self._keeper: _Keeper | None = None
+        #: set when a renewal finds another owner: this process must stop driving the run
+        self.lost = False
+        #: called once, when the lease is found lost
+        self.on_lost: Callable[[], None] | None = None
 
     async def acquire(self, new_run: RunRecord | None = None, *, fresh: bool = False) -> None:
         """Take the lease (creating `new_run` first, if given).
@@ -96,8 +100,15 @@ class Lease:
         """Extend the lease now (the keeper calls this every ttl/3 while it is held)."""
         if not self._held:  # given up since the keeper listed it: its store may be closed
             return
-        with contextlib.suppress(Exception):  # a failed renewal shows up as a lost lease
-            await self.store.renew_lease(self.run_id, self.owner, self.ttl)
+        try:
+            kept = await self.store.renew_lease(self.run_id, self.owner, self.ttl)
+        except Exception:  # the store is unreachable: the next turn tries again
+            return
+        if kept is False and self._held:  # expired (this process stalled) and taken over
+            self._stop()
+            self.lost = True
+            if self.on_lost is not None:
+                self.on_lost()
 
     def _stop(self) -> None:
         self._held = False

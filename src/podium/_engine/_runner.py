@@ -22,7 +22,7 @@ from podium._engine._lease import DEFAULT_TTL, Lease
 from podium._engine._outcome import classify, record_failure, run_checks
 from podium._engine._replay import ReplayLog
 from podium._engine._signals import GuardStop
-from podium.errors import ConfigError, ReplayDivergence
+from podium.errors import ConfigError, ReplayDivergence, RunBusy
 from podium.events import Event, EventKind
 from podium.guards._budget import Budget, BudgetLedger
 from podium.guards._limits import Limits, LoopPolicy
@@ -139,8 +139,19 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
         else:
             record = opts.record or await _record(store, run_id)
             await lease.acquire()
+        me = asyncio.current_task()
         try:
             return await _drive(runnable, task, record, store, opts, lease)
+        except asyncio.CancelledError:
+            if not lease.lost or me is None:
+                raise
+            me.uncancel()  # the cancellation was ours (see `_drive`), not the caller's
+            raise RunBusy(
+                f"this process lost the run's lease: it stalled for more than the lease's "
+                f"{lease.ttl:g}s and another process took the run over; this one stopped "
+                "without writing more (the other continues the run)",
+                run_id=run_id,
+            ) from None
         finally:
             await lease.release()
 
@@ -156,6 +167,14 @@ async def _drive(
     run_id = record.run_id
     ctx = _context(runnable, run_id, store, opts)
     state = ctx.state
+    me = asyncio.current_task()
+
+    def lost() -> None:  # another process took the run over: stop, and write nothing more
+        state.recorder.lose()
+        if me is not None:
+            me.cancel()
+
+    lease.on_lost = lost
     if lease.pending is not None:  # the run's creation is on its way to the store
         state.recorder.track(lease.pending)
     budget = ctx.ledger.budget if ctx.ledger is not None else None

@@ -233,6 +233,13 @@ def test_numbers_are_never_read_from_booleans_or_text(
     assert exc.key == where and words in str(exc)
 
 
+@pytest.mark.parametrize("value", [".inf", ".nan"])
+def test_a_budget_that_caps_nothing_is_a_located_error(tmp_path: Path, value: str) -> None:
+    text = agents_spec("lead: {}\nresearcher: {}\nwriter: {}\n") + f"budget:\n  usd: {value}\n"
+    exc, path = spec_error(tmp_path, text)
+    assert str(exc) == f"{path}:12:8: budget.usd: input should be a finite number"
+
+
 def test_missing_required_key_points_at_the_parent_mapping(tmp_path: Path) -> None:
     exc, path = spec_error(
         tmp_path,

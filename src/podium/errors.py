@@ -139,6 +139,9 @@ class ProviderError(PodiumError):
             f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}): {self.message}"
         )
 
+    def __repr__(self) -> str:  # from the fields: `attempts` grows as a retrier retries
+        return f"{type(self).__name__}({str(self)!r})"
+
 
 class IncompleteResponse(ProviderError):
     """The model's answer was empty, cut at the token limit, or the stream broke off."""

@@ -155,6 +155,7 @@ async def test_bounded_by_max_attempts() -> None:
         await wrap(model, sleeps, max_attempts=3).request(REQUEST)
     assert info.value.attempts == 3 and info.value.status == 500
     assert model.calls == 3 and len(sleeps.waits) == 2
+    assert "3 attempts" in str(info.value) and "3 attempts" in repr(info.value)
 
 
 async def test_non_retryable_fails_at_once() -> None:

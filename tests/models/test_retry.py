@@ -13,6 +13,7 @@ from podium.errors import ProviderError
 from podium.messages import Message
 from podium.models._base import ModelRequest, ModelResponse
 from podium.models._retry import RetryingModel, RetryPolicy, parse_retry_after
+from podium.models._sdk_errors import retry_after
 
 REQUEST = ModelRequest(messages=(Message.user("hi"),))
 NOW = 1_700_000_000.0
@@ -135,6 +136,12 @@ def test_http_dates_are_gmt_whatever_the_local_zone(
 @pytest.mark.parametrize("value", ["nan", "-nan", "NaN"])
 def test_retry_after_that_is_not_a_number_is_ignored(value: str) -> None:
     assert parse_retry_after(value, now=NOW) is None
+
+
+def test_retry_after_ms_that_is_not_a_number_falls_back_to_retry_after() -> None:
+    assert retry_after({"retry-after-ms": "nan", "retry-after": "7"}) == 7.0
+    assert retry_after({"retry-after-ms": "nan"}) is None
+    assert retry_after({"retry-after-ms": "1500"}) == 1.5
 
 
 # --- RetryingModel -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ mapping serves both adapters.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -51,9 +52,12 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return max(float(millis) / 1000, 0.0)
+            seconds = float(millis) / 1000
         except ValueError:
             pass
+        else:
+            if not math.isnan(seconds):  # NaN would mean "retry at once"
+                return max(seconds, 0.0)
     return parse_retry_after(headers.get("retry-after"))
 
 

@@ -381,3 +381,19 @@ async def test_unreported_usage_counts_the_worst_case_not_zero(
     assert response.usage.cost_usd == pytest.approx(
         (response.usage.input_tokens * 1.0 + 40 * 2.0) / 1e6
     )
+
+
+@pytest.mark.parametrize(("code", "retryable"), [(502, True), (400, False), (None, False)])
+async def test_an_error_sent_with_http_200_keeps_its_message(
+    server: WireServer, model: OpenAIModel, code: int | None, retryable: bool
+) -> None:
+    # some gateways answer 200 with an error body when the upstream model fails
+    error: dict[str, object] = {"message": f"upstream failed (key {KEY})"}
+    if code is not None:
+        error["code"] = code
+    server.reply(Reply(body={"error": error}))
+    with pytest.raises(ProviderError) as info:
+        await model.request(HELLO)
+    assert "HTTP 200 with an error: upstream failed" in str(info.value)
+    assert KEY not in str(info.value)
+    assert (info.value.status, info.value.retryable) == (code, retryable)

@@ -11,10 +11,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from podium.errors import ProviderError
 from podium.messages import Message, ToolCall
 from podium.models._base import FinishReason, ModelRequest, ModelResponse
 from podium.models._pricing import cost_of
-from podium.models._sdk_errors import to_provider_error
+from podium.models._sdk_errors import excerpt, to_provider_error
 from podium.models._sdk_model import SdkModel
 
 __all__ = ["OpenAIModel"]
@@ -132,6 +133,9 @@ class OpenAIModel(SdkModel):
         return params
 
     def _response(self, completion: Any, params: dict[str, Any], max_tokens: int) -> ModelResponse:
+        error = getattr(completion, "error", None)
+        if error is not None and not getattr(completion, "choices", None):
+            raise self._error_in_body(error)
         usage = getattr(completion, "usage", None)
         if usage is None:
             # Some compatible servers report no usage. Zero would make the call free to
@@ -162,6 +166,19 @@ class OpenAIModel(SdkModel):
             finish = "tool_calls"  # some compatible servers say "stop" with tool calls
         return ModelResponse(
             text=text, tool_calls=calls, usage=cost, model=served, finish_reason=finish
+        )
+
+    def _error_in_body(self, error: object) -> ProviderError:
+        """Some gateways answer HTTP 200 with an error body (an upstream failure)."""
+        code = error.get("code") if isinstance(error, dict) else None
+        status = code if isinstance(code, int) and 400 <= code < 600 else None
+        return ProviderError(
+            f"the server answered HTTP 200 with an error: "
+            f"{excerpt({'error': error}, self._api_key) or 'no error detail'}",
+            provider="openai",
+            model=self._model,
+            status=status,
+            retryable=status is not None and (status == 429 or status >= 500),
         )
 
 

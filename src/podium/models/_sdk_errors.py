@@ -17,7 +17,7 @@ from typing import Any
 from podium.errors import IncompleteResponse, ProviderError
 from podium.models._retry import parse_retry_after
 
-__all__ = ["is_retryable_status", "retry_after", "scrub", "to_provider_error"]
+__all__ = ["excerpt", "is_retryable_status", "retry_after", "scrub", "to_provider_error"]
 
 _SECRET_PATTERNS = re.compile(
     r"sk-[A-Za-z0-9_\-]{8,}"  # OpenAI and Anthropic key shapes
@@ -61,7 +61,8 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     return parse_retry_after(headers.get("retry-after"))
 
 
-def _excerpt(body: object, secret: str | None) -> str:
+def excerpt(body: object, secret: str | None) -> str:
+    """A short, scrubbed one-line excerpt of an error body: its message when it has one."""
     text: str
     if isinstance(body, dict):
         error = body.get("error")
@@ -101,7 +102,7 @@ def to_provider_error(
     """
     if isinstance(exc, sdk.APIStatusError):
         status = int(exc.status_code)
-        detail = _excerpt(exc.body, secret) or "no error detail"
+        detail = excerpt(exc.body, secret) or "no error detail"
         hint = _HINTS.get(status)
         return ProviderError(
             f"{detail} ({hint})" if hint else detail,
@@ -122,7 +123,7 @@ def to_provider_error(
         cause = exc.__cause__
         reason = f"{type(cause).__name__}: {cause}" if cause is not None else "connection error"
         return ProviderError(
-            f"connection failed or was cut mid-response ({_excerpt(reason, secret)})",
+            f"connection failed or was cut mid-response ({excerpt(reason, secret)})",
             provider=provider,
             model=model,
             retryable=True,
@@ -136,7 +137,7 @@ def to_provider_error(
             retryable=True,
         )
     return ProviderError(
-        f"{type(exc).__name__}: {_excerpt(str(exc), secret)}",
+        f"{type(exc).__name__}: {excerpt(str(exc), secret)}",
         provider=provider,
         model=model,
     )

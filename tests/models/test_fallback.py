@@ -213,3 +213,20 @@ async def test_an_agent_run_completes_on_the_fallback_and_records_it(
     (response,) = [e for e in events if e.kind is EventKind.MODEL_RESPONSE]
     assert response.payload["model"] == "scripted:backup"
     assert [e for e in events if e.kind is EventKind.ERROR] == []
+
+
+async def test_usage_is_counted_under_the_model_that_answered(
+    primary_server: WireServer, openai: OpenAIModel
+) -> None:
+    # the server names what it served; an Ollama tag holds a colon like a podium name
+    body = openai_completion("hello")
+    body["model"] = "llama3.1:8b"
+    primary_server.reply(Reply(body=body))
+    direct = await Agent("direct", model=openai).run("hi", store=MemoryStore())
+    assert set(direct.usage.per_model) == {"openai:gpt-4o-mini"}
+
+    primary_server.reply(*[fail(502) for _ in range(2)])
+    backup = ScriptedModel(["the fallback's answer"], name="backup")
+    chained = Agent("helper", model=FallbackModel(retrying(openai), backup))
+    result = await chained.run("say something", store=MemoryStore())
+    assert set(result.usage.per_model) == {"scripted:backup"}

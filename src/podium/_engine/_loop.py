@@ -183,7 +183,8 @@ async def _call_model(
             "offline": model.offline,
         },
     )
-    answered_by = response.model if ":" in response.model else model.name
+    served = response.model
+    answered_by = served if served == model.name or served in _members(model) else model.name
     ctx.state.add_usage(ctx.agent, answered_by, model.offline, response.usage)
     # on its way to the store now; durable before anything leaves the run (a tool
     # with side effects, an approval, the run's end flush first)
@@ -191,6 +192,24 @@ async def _call_model(
     if not recorder.write_soon():
         await recorder.flush()
     return response, clamped
+
+
+def _members(model: object) -> set[str]:
+    """Names of the models a wrapper or fallback chain may answer with (each names itself).
+
+    An adapter's response names what the server served instead (``gpt-4o-2024-08-06``,
+    or Ollama's ``llama3.1:8b``): usage is then counted under the model called.
+    """
+    names: set[str] = set()
+    chain = getattr(model, "models", None)
+    for member in chain if isinstance(chain, tuple) else ():
+        names.add(str(getattr(member, "name", "")))
+        names |= _members(member)
+    inner = getattr(model, "model", None)
+    if inner is not None and not isinstance(inner, str):
+        names.add(str(getattr(inner, "name", "")))
+        names |= _members(inner)
+    return names
 
 
 def _reserve(

@@ -213,6 +213,10 @@ def sub(id_: str, assignee: str = "w", *deps: str) -> Subtask:
         ([sub("t1", "w", "t9")], ["subtask 't1' depends on 't9', which is not in the plan"]),
         ([sub("t1", "w", "t1")], ["subtask 't1' depends on itself"]),
         ([sub("t1"), sub("t1")], ["subtask id 't1' is used more than once"]),
+        (
+            [sub("a/b]")],
+            ["subtask id 'a/b]' must be 1-40 letters, digits, '-', '_' or '.' (e.g. t1)"],
+        ),
         ([sub("t1"), sub("t2"), sub("t3"), sub("t4")], ["the plan has 4 subtasks; at most 3"]),
         (
             [sub("t1", "writr")],
@@ -230,6 +234,7 @@ def sub(id_: str, assignee: str = "w", *deps: str) -> Subtask:
         "missing-dep",
         "self-dep",
         "duplicate",
+        "bad-id",
         "too-many",
         "unknown-assignee",
     ],

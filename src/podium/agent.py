@@ -86,6 +86,8 @@ class Agent(RunMixin):
             )
         if self.max_turns < 1:
             raise ConfigError(f"agent {self.name}: max_turns must be at least 1")
+        if self.max_tokens < 1:  # no call could answer anything
+            raise ConfigError(f"agent {self.name}: max_tokens must be at least 1")
         self.tools = tuple(self.tools)
         seen: set[str] = set()
         for t in self.tools:

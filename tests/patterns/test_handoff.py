@@ -120,3 +120,9 @@ async def test_endless_handoffs_stop_with_loop() -> None:
 def test_unknown_handoff_target_is_refused() -> None:
     with pytest.raises(ConfigError, match="did you mean 'billing'"):
         Handoffs([Agent("triage", handoffs=["biling"]), Agent("billing")])
+    with pytest.raises(ConfigError, match="triage hands off to itself"):
+        Handoffs([Agent("triage", handoffs=["triage", "billing"]), Agent("billing")])
+    with pytest.raises(ConfigError, match="max_handoffs must not be negative"):
+        Handoffs([Agent("triage")], max_handoffs=-1)
+    with pytest.raises(ConfigError, match="max_tokens must be at least 1"):
+        Agent("triage", max_tokens=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from pydantic import BaseModel, Field
@@ -55,6 +56,9 @@ def _cycle(plan: Plan) -> list[str] | None:
     return None
 
 
+_ID = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+
+
 def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int = 10_000) -> list[str]:
     """Everything wrong with `plan`, as sentences the planner can act on."""
     problems: list[str] = []
@@ -66,6 +70,10 @@ def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int = 10_0
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"subtask id {dup!r} is used more than once")
     for s in plan.subtasks:
+        if not _ID.fullmatch(s.id):  # ids name steps: root/task[ID]
+            problems.append(
+                f"subtask id {s.id!r} must be 1-40 letters, digits, '-', '_' or '.' (e.g. t1)"
+            )
         if s.assignee not in workers:
             problems.append(
                 f"subtask {s.id!r} is assigned to {s.assignee!r}, which is not a worker"

@@ -87,6 +87,8 @@ class Handoffs(RunMixin):
     _tools: dict[str, tuple[Tool, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.max_handoffs < 0:
+            raise ConfigError(f"handoffs {self.name}: max_handoffs must not be negative")
         self._by_name = {}
         for agent in self.agents:
             if agent.name in self._by_name:
@@ -104,6 +106,8 @@ class Handoffs(RunMixin):
         self._tools = {}
         for agent in self.agents:
             for target in agent.handoffs:
+                if target == agent.name:  # a transfer to itself changes nothing: a loop
+                    raise ConfigError(f"handoffs {self.name}: {agent.name} hands off to itself")
                 if target not in self._by_name:
                     raise ConfigError(
                         f"handoffs {self.name}: {agent.name} may hand off to {target!r}, "

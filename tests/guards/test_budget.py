@@ -24,6 +24,8 @@ from podium import (
     tool,
 )
 from podium.guards import input_token_bound
+from podium.guards._budget import BudgetExhausted, BudgetLedger
+from podium.messages import Message
 from podium.testing import Price, ScriptedModel, call
 
 PRICE = Price(input=10.0, output=30.0)  # USD per million tokens
@@ -232,17 +234,14 @@ def byte_per_token(request: ModelRequest) -> ModelResponse:
     )
 
 
-async def test_a_call_whose_input_alone_exceeds_what_is_left_is_not_made() -> None:
-    model = ScriptedModel(fn=byte_per_token, price=PRICE)
-    agent = Agent("terse", max_tokens=0, model=model)
-    await agent.run("hello", store=MemoryStore())
-    input_cost = PRICE.cost(input_token_bound(model.requests[0]), 0)
-    store = MemoryStore()
-    cap = input_cost * 0.99  # the headroom for output is -0.x tokens: no room at all
-    result = await agent.run("hello", store=store, budget=Budget(usd=cap))
-    assert await spent(store, result.run_id) <= cap
-    assert result.stop_reason is StopReason.BUDGET
-    assert len(model.requests) == 1  # only the uncapped run called the model
+def test_a_call_whose_input_alone_exceeds_what_is_left_is_not_made() -> None:
+    # a request that asks for no output: its minimum is 0 tokens, so only the
+    # headroom's rounding stands between it and a call the budget cannot pay
+    request = ModelRequest(messages=(Message.user("hello"),), max_tokens=0)
+    cap = PRICE.cost(input_token_bound(request), 0) * 0.99  # headroom: -0.x tokens
+    ledger = BudgetLedger(budget=Budget(usd=cap), name="run")
+    with pytest.raises(BudgetExhausted):
+        ledger.reserve(request, PRICE, "scripted:m")
 
 
 async def test_an_agent_share_caps_all_its_subtasks_together() -> None:

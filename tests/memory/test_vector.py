@@ -168,3 +168,32 @@ async def test_recall_and_remember_tools_through_an_agent_run() -> None:
     tools = {t.name: t for t in memory_tools(mem)}
     assert (tools["recall"].effect, tools["remember"].effect) == ("read", "write")
     await mem.close()
+
+
+async def test_remember_keeps_secrets_out_of_the_memory_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FOO_API_KEY", "s3cret-value-123")
+    mem = SqliteVecMemory(":memory:", HashingEmbedder())
+    model = ScriptedModel(
+        [call("remember", text="the deploy key is FOO_API_KEY=s3cret-value-123"), "noted"]
+    )
+    agent = Agent("assistant", model=model, tools=memory_tools(mem))
+
+    result = await agent.run("note the key", store=MemoryStore())
+
+    assert result.ok
+    (hit,) = await mem.search("deploy key", k=1)
+    assert hit.text == "the deploy key is FOO_API_KEY=[REDACTED]"
+    await mem.close()
+
+
+async def test_collection_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "memory.db"
+    async with SqliteVecMemory(path, HashingEmbedder(), collection="Notes") as upper:
+        await upper.add("an upper-case note")
+
+    lower = SqliteVecMemory(path, HashingEmbedder(), collection="notes")
+    with pytest.raises(ConfigError, match=r"'notes'.*'Notes'"):
+        await lower.count()  # SQLite table names ignore case: it would see the other's notes
+    await lower.close()

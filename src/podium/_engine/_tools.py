@@ -16,8 +16,9 @@ from podium._engine._signals import HandoffRequested, Transfer
 from podium.approvals import ask_human
 from podium.events import EventKind
 from podium.guards._verify import failing_evidence
+from podium.memory._blackboard import json_default
 from podium.messages import ToolCall
-from podium.tools._tool import Tool, ToolContext
+from podium.tools._tool import Tool, ToolContext, ToolTimeout
 
 __all__ = ["ToolOutcome", "execute_tool"]
 
@@ -36,7 +37,7 @@ def _render(value: Any) -> str:
     if isinstance(value, BaseModel):
         return value.model_dump_json()
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return json.dumps(value, ensure_ascii=False, default=json_default)
     except (TypeError, ValueError):
         return repr(value)
 
@@ -195,8 +196,8 @@ async def _run(
             handoff=handoff,
             extra={"handoff": {"target": t.target, "reason": t.reason, "payload": payload}},
         )
-    except TimeoutError:
-        return _Result(text=f"error: {tool.name!r} timed out after {tool.timeout:g}s.")
+    except ToolTimeout as exc:
+        return _Result(text=f"error: {exc}.")
     except Exception as exc:  # the tool's failure is the model's to handle
         ctx.state.tool_log.append((path, tool.name, exc))
         return _Result(

@@ -9,9 +9,19 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from podium.errors import BlackboardConflict, BlackboardError
 
-__all__ = ["Blackboard", "Entry", "EntryStatus", "render_entries"]
+__all__ = ["Blackboard", "Entry", "EntryStatus", "json_default", "render_entries"]
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s `default`: pydantic models, enums, dates, ... as JSON, else ``str``."""
+    try:
+        return to_jsonable_python(value, serialize_unknown=True)
+    except ValueError:  # e.g. bytes that are not UTF-8
+        return str(value)
 
 
 class EntryStatus(StrEnum):
@@ -54,7 +64,7 @@ class Entry:
             return self.value
         if hasattr(self.value, "model_dump_json"):
             return str(self.value.model_dump_json())
-        return json.dumps(self.value, ensure_ascii=False, default=str)
+        return json.dumps(self.value, ensure_ascii=False, default=json_default)
 
 
 def render_entries(entries: Iterable[Entry], limit: int = 8_000) -> str:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from podium.errors import ConfigError
 from podium.memory._vector import Memory
+from podium.observe._redact import default_redactor
 from podium.tools._tool import Tool, ToolContext, tool
 
 __all__ = ["memory_tools"]
@@ -19,7 +20,8 @@ def memory_tools(memory: Memory, *, namespace: str | None = None) -> list[Tool]:
     """The tools that give an agent long-term memory: ``recall`` and ``remember``.
 
     ``remember(text)`` (write effect) stores a note with its provenance — agent,
-    run id and step — in its metadata. Its id is the call's idempotency key, so a
+    run id and step — in its metadata; secrets in it are redacted first, as in
+    the run log. Its id is the call's idempotency key, so a
     resumed run that repeats the call replaces the note instead of duplicating it.
     ``recall(query, k=5)`` (read effect) returns the most similar notes, best
     first, as ``[{"text", "score", "id"}, ...]``.
@@ -62,6 +64,7 @@ def memory_tools(memory: Memory, *, namespace: str | None = None) -> list[Tool]:
     async def remember(text: str, ctx: ToolContext) -> str:
         if not text.strip():
             return "error: nothing to remember (the text is empty)"
+        text = default_redactor().scrub(text)  # the memory file outlives the run's log
         metadata: dict[str, Any] = {"agent": ctx.agent, "run_id": ctx.run_id, "step": ctx.step}
         if namespace is not None:
             metadata["namespace"] = namespace

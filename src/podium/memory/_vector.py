@@ -101,7 +101,8 @@ class SqliteVecMemory:
         path: a database file (created with its folders if missing) or ``":memory:"``.
         embedder: turns texts into vectors, e.g. `HashingEmbedder` or `MiniLMEmbedder`.
         collection: a name (letters, digits, ``_``); collections in one file are
-            independent and may use different embedders.
+            independent and may use different embedders (names must differ in
+            more than case).
 
     Raises:
         ConfigError: sqlite-vec is not installed, or the collection name is invalid.
@@ -295,6 +296,15 @@ class SqliteVecMemory:
                 "INSERT OR IGNORE INTO memory_collections VALUES (?, ?, ?, ?)",
                 (self.collection, dim, repr(self.embedder), time.time()),
             )
+            clash = conn.execute(  # table names ignore case, so these would share tables
+                "SELECT name FROM memory_collections WHERE name = ? COLLATE NOCASE AND name != ?",
+                (self.collection, self.collection),
+            ).fetchone()
+            if clash is not None:
+                raise ConfigError(
+                    f"memory collection {self.collection!r} in {self.path} clashes with "
+                    f"{clash[0]!r}: collection names must differ in more than case"
+                )
             stored, made_by = conn.execute(
                 "SELECT dimension, embedder FROM memory_collections WHERE name = ?",
                 (self.collection,),

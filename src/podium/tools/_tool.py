@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
@@ -14,9 +16,14 @@ from pydantic import BaseModel, ConfigDict, create_model
 from podium.errors import ConfigError
 from podium.messages import ToolSpec
 
-__all__ = ["Effect", "Tool", "ToolContext", "tool"]
+__all__ = ["Effect", "Tool", "ToolContext", "ToolTimeout", "tool"]
 
 Effect = Literal["read", "write"]
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI and Anthropic accept
+
+
+class ToolTimeout(TimeoutError):
+    """A call ran past its tool's `timeout` (a tool's own TimeoutError is not one)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +92,14 @@ class Tool:
             coro = asyncio.to_thread(functools.partial(self.fn, **kwargs))
         if self.timeout is None:
             return await coro
-        async with asyncio.timeout(self.timeout):
-            return await coro
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                return await coro
+        except TimeoutError:
+            if deadline.expired():
+                raise ToolTimeout(f"{self.name!r} timed out after {self.timeout:g}s") from None
+            raise
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in tests)."""
@@ -112,8 +125,14 @@ def _build(
     approval_timeout: float | None = None,
     approval_default: Literal["deny", "approve"] = "deny",
 ) -> Tool:
+    name = name or fn.__name__
+    if not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"tool name {name!r}: use 1 to 64 letters, digits, '_' or '-' (model providers "
+            "accept no other); pass @tool(name=...)"
+        )
     if effect not in ("read", "write"):
-        raise ConfigError(f"tool {fn.__name__}: effect must be 'read' or 'write', not {effect!r}")
+        raise ConfigError(f"tool {name}: effect must be 'read' or 'write', not {effect!r}")
     sig = inspect.signature(fn)
     try:
         hints = inspect.get_annotations(fn, eval_str=True)
@@ -124,18 +143,32 @@ def _build(
     for pname, param in sig.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigError(f"tool {fn.__name__}: *args/**kwargs are not supported")
+        if param.kind is param.POSITIONAL_ONLY:
+            raise ConfigError(
+                f"tool {fn.__name__}: positional-only parameter {pname!r} is not supported "
+                "(tools are called with keyword arguments)"
+            )
         annotation = hints.get(pname, Any)
         if annotation is ToolContext:
             context_param = pname
             continue
         default = ... if param.default is param.empty else param.default
         fields[pname] = (annotation, default)
-    args_model = create_model(
-        f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
-    )
+    with warnings.catch_warnings():  # a parameter named `json` or `schema` works fine
+        warnings.filterwarnings("ignore", "Field name .* shadows", UserWarning)
+        args_model = create_model(
+            f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
+        )
+    # pydantic silently drops some names; a required one would make every call fail
+    lost = [p for p, (_, d) in fields.items() if d is ... and p not in args_model.model_fields]
+    if lost:
+        raise ConfigError(
+            f"tool {fn.__name__}: pydantic cannot show parameter(s) {lost} to the model "
+            "(names starting with '_' and `model_config` are reserved); rename them"
+        )
     doc = inspect.getdoc(fn) or ""
     return Tool(
-        name=name or fn.__name__,
+        name=name,
         description=description or doc.split("\n\n")[0].strip() or fn.__name__,
         fn=fn,
         args_model=args_model,

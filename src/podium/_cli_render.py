@@ -208,9 +208,9 @@ def render_report(console: Console, run: RunRecord, events: list[Event]) -> None
     if run.error:
         console.print(Panel(Text(run.error), title="Error", title_align="left", style="red"))
     render_agents(console, events)
-    if run.offline:
-        console.print("[dim]the scripted model has no price, so offline runs cost $0[/dim]")
     total = run.usage.get("total", {})
+    if run.offline and not total.get("cost_usd"):  # unless a price was given to it
+        console.print("[dim]the scripted model has no price, so offline runs cost $0[/dim]")
     console.print(
         f"[dim]wall time {total.get('wall_time_s', 0.0):.2f}s · "
         f"{total.get('model_calls', 0)} model calls · "

@@ -19,6 +19,7 @@ from podium import Agent, MemoryStore, ModelRequest, Orchestrator, ProviderError
 from podium.events import Event, EventKind
 from podium.observe import _listeners, instrument, uninstrument
 from podium.observe._otel_setup import otel_requested
+from podium.patterns import Handoffs
 from podium.testing import ScriptedModel, call
 
 
@@ -186,6 +187,31 @@ async def test_provider_error_marks_the_chat_span_and_the_run(otel: Any) -> None
     assert chat.attributes is not None and chat.attributes["error.type"] == "ProviderError"
     assert [e.name for e in chat.events] == ["exception"]
     assert spans["root"].status.status_code is StatusCode.ERROR
+
+
+async def test_a_handoff_reason_is_content_and_stays_off_spans_by_default(otel: Any) -> None:
+    """The reason is an argument the model wrote to the transfer tool: opt-in content."""
+    exporter, _, _ = otel
+    reason = "Jane Roe says card 4242 was charged twice"
+    triage = Agent(
+        "triage",
+        handoffs=["billing"],
+        model=ScriptedModel([call("transfer_to_billing", reason=reason)]),
+    )
+    billing = Agent("billing", model=ScriptedModel(["refunded"]))
+    result, _ = await _run(Handoffs([triage, billing]))
+    assert result.ok
+    spans = _by_step(exporter.get_finished_spans())
+    (handoff,) = [e for s in spans.values() for e in s.events if e.name == "podium.handoff"]
+    assert handoff.attributes is not None
+    assert (handoff.attributes["podium.from"], handoff.attributes["podium.to"]) == (
+        "triage",
+        "billing",
+    )
+    for span in spans.values():
+        texts = [str(span.attributes), span.status.description or ""]
+        texts += [str(e.attributes) for e in span.events]
+        assert not any("Jane Roe" in t for t in texts), span.name
 
 
 async def test_the_callers_active_span_is_the_runs_parent(otel: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -11,8 +12,9 @@ from typing import Any
 import pytest
 from observe_kit import PRICE, cli, cli_json, plan_json, priced_team, run_in, runner
 
-from podium import Agent, Orchestrator
+from podium import Agent, MemoryStore, Orchestrator
 from podium.cli import app
+from podium.observe import Trace, build_trace
 from podium.testing import ScriptedModel
 
 
@@ -104,6 +106,28 @@ def test_trace_json_costs_sum_for_a_priced_parallel_team(tmp_path: Path) -> None
     ]
 
 
+def test_trace_of_a_run_recorded_on_a_clock_that_did_not_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A frozen clock (freezegun in a user's test) or a coarse one (15.6 ms ticks on
+    Windows) records steps with equal start and end times: the trace must still finish."""
+    plan = plan_json(("t1", "w1", "part one", ()), ("t2", "w2", "part two", ()))
+    team = priced_team({"lead": [plan, "done"], "w1": ["one"], "w2": ["two"]}, ["w1", "w2"])
+    store = MemoryStore()
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    result = team.run_sync("at once", store=store)
+    monkeypatch.undo()
+    events = asyncio.run(store.events(result.run_id))
+    built: list[Trace] = []
+    worker = threading.Thread(target=lambda: built.append(build_trace(events)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert built, "build_trace did not finish"
+    critical = built[0].critical_path
+    assert len(critical) == len(set(critical))
+    assert critical[:2] == ["root", "root/plan"] and "root/aggregate" in critical
+
+
 def test_trace_follow_on_a_finished_run_renders_once(demo: tuple[str, dict[str, Any]]) -> None:
     store, data = demo
     text = cli("trace", data["run_id"], "--follow", "--store", store).stdout
@@ -162,3 +186,13 @@ def test_show_report_has_models_messages_and_biggest_prompts(
     for title in ("Per-agent usage", "Per-model usage", "Inter-agent messages", "Biggest prompts"):
         assert title in text
     assert "subtask results" in text and "root/aggregate/model#0" in text
+
+
+def test_show_of_a_priced_scripted_run_does_not_claim_it_cost_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "priced.db"
+    plan = plan_json(("t1", "w1", "count", ()))
+    result = run_in(db, priced_team({"lead": [plan, "done"], "w1": ["3"]}, ["w1"]), "count it")
+    assert result.ok and result.usage.total.cost_usd > 0
+    text = cli("show", result.run_id, "--store", str(db)).stdout
+    assert f"${result.usage.total.cost_usd:.6f}" in text
+    assert "cost $0" not in text

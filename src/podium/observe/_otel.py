@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -48,6 +48,8 @@ _MARK_ATTRS = (
     "key", "version", "from", "to", "speaker", "code", "reason", "tool", "detail", "detector",
     "passed", "by",
 )  # fmt: skip
+#: Marks whose ``reason`` holds a model's (or a reviewer's) own words: content, so opt-in.
+_WORDED = frozenset({EventKind.HANDOFF, EventKind.VERIFICATION, EventKind.BLACKBOARD_STATUS})
 _CALL_KINDS = frozenset(
     {
         EventKind.MODEL_REQUEST,
@@ -293,6 +295,8 @@ class RunSpans:
         target = self._open.get(e.path) or self._parent(e.path)
         if target is None:
             return
+        if e.kind in _WORDED and not self.ins.capture_content:
+            e = replace(e, payload={k: v for k, v in e.payload.items() if k != "reason"})
         attrs: dict[str, Any] = {"podium.step": e.path, "podium.agent": e.agent}
         for key in _MARK_ATTRS:
             value = e.payload.get(key)

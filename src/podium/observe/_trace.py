@@ -126,14 +126,16 @@ def _mark_critical(node: TraceNode) -> None:
 
     Each step's predecessor is the latest-ending sibling that finished before it
     started: sequential steps are all critical; of parallel ones, the last to end.
+    On a clock that did not move between steps (equal times), the one recorded
+    earlier comes before: the walk always goes back, so it ends.
     """
     node.critical = True
     steps = [c for c in node.children if not c.mark]
     current = max(steps, key=lambda c: (c.end, c.seq), default=None)
     while current is not None:
         _mark_critical(current)
-        start = current.start
-        before = [c for c in steps if c.end <= start and c is not current]
+        start = (current.start, current.seq)
+        before = [c for c in steps if (c.end, c.seq) < start]
         current = max(before, key=lambda c: (c.end, c.seq), default=None)
 
 

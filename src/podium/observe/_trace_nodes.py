@@ -153,14 +153,15 @@ def mark_label(event: Event) -> str:
     """A one-line description of an instant event."""
     p = event.payload
     kind = event.kind
+    why = f": {p['reason']}" if p.get("reason") else ""
     if kind is EventKind.BLACKBOARD_WRITE:
         sources = p.get("sources") or []
         origin = f" from {', '.join(map(str, sources))}" if sources else ""
         return f"write {p.get('key')} v{p.get('version')}{origin}"
     if kind is EventKind.BLACKBOARD_STATUS:
-        return f"{p.get('status')} {p.get('key')} v{p.get('version')}: {p.get('reason', '')}"
+        return f"{p.get('status')} {p.get('key')} v{p.get('version')}{why}"
     if kind is EventKind.HANDOFF:
-        return f"handoff {p.get('from')} → {p.get('to')}: {p.get('reason', '')}"
+        return f"handoff {p.get('from')} → {p.get('to')}{why}"
     if kind is EventKind.PLAN:
         subtasks = p.get("plan", {}).get("subtasks", [])
         assigned = ", ".join(f"{s.get('id')}→{s.get('assignee')}" for s in subtasks)
@@ -176,7 +177,7 @@ def mark_label(event: Event) -> str:
         return f"loop detected: {p.get('detector')} ({', '.join(map(str, p.get('agents') or []))})"
     if kind is EventKind.VERIFICATION:
         verdict = "passed" if p.get("passed") else "failed"
-        return f"check {p.get('key')} {verdict} by {p.get('by')}: {p.get('reason', '')}"
+        return f"check {p.get('key')} {verdict} by {p.get('by')}{why}"
     if kind in (EventKind.APPROVAL_REQUEST, EventKind.INPUT_REQUEST):
         return f"waits for a human: {p.get('kind')} {p.get('name')} ({p.get('reason', '')})"
     if kind is EventKind.APPROVAL_DECISION:

@@ -189,6 +189,21 @@ async def test_provider_error_marks_the_chat_span_and_the_run(otel: Any) -> None
     assert spans["root"].status.status_code is StatusCode.ERROR
 
 
+async def test_a_run_paused_for_a_human_is_not_an_error_span(otel: Any) -> None:
+    exporter, _, _ = otel
+
+    @tool(effect="write", needs_approval=True)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    agent = Agent("writer", tools=[publish], model=ScriptedModel([call("publish", text="hi")]))
+    result, _ = await _run(agent)
+    assert result.stop_reason.value == "waiting_approval"
+    spans = _by_step(exporter.get_finished_spans())
+    assert spans["root"].status.status_code is StatusCode.UNSET
+
+
 async def test_a_handoff_reason_is_content_and_stays_off_spans_by_default(otel: Any) -> None:
     """The reason is an argument the model wrote to the transfer tool: opt-in content."""
     exporter, _, _ = otel

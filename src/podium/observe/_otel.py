@@ -48,6 +48,12 @@ _MARK_ATTRS = (
     "key", "version", "from", "to", "speaker", "code", "reason", "tool", "detail", "detector",
     "passed", "by",
 )  # fmt: skip
+#: A run paused for a human has not failed: neither it nor the steps it stopped are errors.
+_PAUSES = frozenset({"waiting_approval", "waiting_input"})
+_NOT_FAILED = _PAUSES | {"completed", None}
+_ASKS = frozenset(
+    {EventKind.APPROVAL_REQUEST, EventKind.INPUT_REQUEST, EventKind.APPROVAL_DECISION}
+)
 #: Marks whose ``reason`` holds a model's (or a reviewer's) own words: content, so opt-in.
 _WORDED = frozenset({EventKind.HANDOFF, EventKind.VERIFICATION, EventKind.BLACKBOARD_STATUS})
 _CALL_KINDS = frozenset(
@@ -109,6 +115,7 @@ class RunSpans:
         self.ins = instruments
         self._open: dict[str, _Open] = {}
         self._models: dict[str, str] = {}  # model path -> requested model
+        self._pausing = False  # a step waits for a human: the steps it stops did not fail
 
     def __call__(self, event: Event) -> None:
         """Handle one event (the run listener)."""
@@ -123,6 +130,8 @@ class RunSpans:
             current.last = max(current.last, e.ended_at)
         if e.kind in _OPENERS and current is None:
             current = self._start(e)
+        if e.kind in _ASKS:  # until a decision comes, the run is pausing
+            self._pausing = e.kind is not EventKind.APPROVAL_DECISION
         if e.kind is EventKind.ERROR:
             self._error(e)
         elif e.kind in _STEP_KINDS:
@@ -199,7 +208,11 @@ class RunSpans:
             span.set_attribute("podium.subtask.id", str(p.get("id", "")))
         elif e.kind is EventKind.STAGE_START:
             span.set_attribute("podium.stage", str(p.get("stage", "")))
-        elif e.kind is EventKind.AGENT_END and p.get("status") not in ("ok", "handoff", None):
+        elif (
+            e.kind is EventKind.AGENT_END
+            and p.get("status") not in ("ok", "handoff", None)
+            and not (self._pausing and p.get("status") == "stopped")
+        ):
             span.set_status(Status(StatusCode.ERROR, f"agent {e.agent}: {p.get('status')}"))
         elif e.kind is EventKind.RUN_END:
             self._run_end(span, e)
@@ -260,7 +273,7 @@ class RunSpans:
         span.set_attribute("podium.total.input_tokens", int(total.get("input_tokens", 0)))
         span.set_attribute("podium.total.output_tokens", int(total.get("output_tokens", 0)))
         span.set_attribute("podium.total.cost_usd", float(total.get("cost_usd", 0.0)))
-        if p.get("stop_reason") not in ("completed", None):
+        if p.get("stop_reason") not in _NOT_FAILED:
             span.set_status(Status(StatusCode.ERROR, str(p.get("error") or p["stop_reason"])))
 
     def _error(self, e: Event) -> None:

@@ -183,7 +183,7 @@ async def test_replan_is_bounded_and_the_same_plan_again_is_a_loop() -> None:
         max_turns=1,
         model=ScriptedModel(fn=lambda r: call("flaky", n=len(r.messages))),
     )
-    good = Agent("good", model=ScriptedModel(["good result"]))
+    good = Agent("good", model=ScriptedModel(["good result"] * 3))  # used by three runs
     lead = Agent("lead", model=ScriptedModel([plan_for("bad"), plan_for("good"), "final"]))
     store = MemoryStore()
     result = await Orchestrator(planner=lead, workers=[bad, good]).run("x", store=store)
@@ -204,6 +204,17 @@ async def test_replan_is_bounded_and_the_same_plan_again_is_a_loop() -> None:
         "x", store=MemoryStore(), limits=Limits(max_replans=1)
     )
     assert capped.stop_reason is StopReason.MAX_REPLANS
+
+
+async def test_a_setup_error_in_a_worker_is_the_runs_error_not_a_replan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    keyless = Agent("w", model="openai:gpt-4o-mini")
+    lead = Agent("lead", model=ScriptedModel([plan_for("w"), plan_for("w"), "final"]))
+    result = await Orchestrator(planner=lead, workers=[keyless]).run("x", store=MemoryStore())
+    assert result.stop_reason is StopReason.ERROR
+    assert result.error is not None and "OPENAI_API_KEY" in result.error
 
 
 async def test_replan_repeats_zero_turns_the_same_plan_detector_off() -> None:

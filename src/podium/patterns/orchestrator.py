@@ -296,10 +296,16 @@ class Orchestrator(RunMixin):
 
 
 def _replannable(exc: BaseException) -> bool:
-    """Failures a new plan may route around (not provider outages or run-wide stops)."""
+    """Failures a new plan may route around (not provider outages, setup errors or stops).
+
+    A setup error (say, a worker's missing API key) is the user's to fix: re-planning
+    would hide it behind a loop or max_replans stop.
+    """
     if isinstance(exc, GuardStop):
         return exc.reason is StopReason.MAX_TURNS
     if isinstance(exc, ProviderError) and not isinstance(exc, IncompleteResponse):
+        return False
+    if isinstance(exc, ConfigError):
         return False
     return isinstance(exc, PodiumError) and not isinstance(exc, PlanError)
 

@@ -137,3 +137,22 @@ def test_default_window_is_what_was_said_since_the_speakers_last_turn() -> None:
     assert five.visible_window == 4
     assert GroupChat([numbered("a"), numbered("b")]).visible_window == 2
     assert GroupChat([numbered("a"), numbered("b")], window=None).visible_window is None
+
+
+async def test_an_agent_selector_can_only_name_a_participant() -> None:
+    # the choice's schema lists the participants: even the offline demo model picks one
+    names = ["a", "b", "c", "d"]
+    chat = GroupChat(
+        [Agent(n, model="scripted:demo") for n in names],
+        selector=Agent("mod", model="scripted:demo"),
+        max_rounds=2,
+    )
+    store = MemoryStore()
+    result = await chat.run("x", store=store)
+    assert result.stop_reason is not StopReason.ERROR, result.error
+    speakers = [
+        e.payload["speaker"]
+        for e in await store.events(result.run_id)
+        if e.kind is EventKind.CHAT_MESSAGE
+    ]
+    assert speakers and set(speakers) <= set(names)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from podium._engine._context import StepContext, Task, as_text, bound
 from podium._engine._loop import LoopOptions
@@ -43,6 +44,16 @@ Selector = Literal["round_robin"] | Callable[[Sequence[ChatMessage], Sequence[st
 
 class _NextSpeaker(BaseModel):
     speaker: str
+
+
+@functools.cache
+def _choice_of(names: tuple[str, ...]) -> type[_NextSpeaker]:
+    """`_NextSpeaker` whose schema lists the participants: a model can only name one."""
+    return create_model(
+        "_NextSpeaker",
+        __base__=_NextSpeaker,
+        speaker=(Literal.__getitem__(names), ...),  # type: ignore[arg-type]
+    )
 
 
 def _render(messages: Sequence[ChatMessage]) -> str:
@@ -271,6 +282,6 @@ class GroupChat(RunMixin):
         choice: _NextSpeaker = await agent.invoke(
             prompt,
             ctx.child(f"select[{round_}]", agent=agent.name),
-            LoopOptions(output_type=_NextSpeaker, check=check),
+            LoopOptions(output_type=_choice_of(tuple(names)), check=check),
         )
         return choice.speaker

@@ -330,3 +330,19 @@ def test_a_run_kept_in_memory_does_not_point_to_podium_show() -> None:
     assert result.exit_code == 0, result.output
     assert "podium show" not in result.stdout
     assert "the runs ended with this command" in result.stdout
+
+
+def test_answering_a_question_says_answered(tmp_path: Path) -> None:
+    spec = tmp_path / "team.yaml"
+    spec.write_text(
+        GATED.replace("{role: drafts}", '{role: drafts, tools: ["podium.approvals:ask_human"]}')
+    )
+    store = _store(tmp_path)
+    paused = runner.invoke(app, ["run", str(spec), "draft it", "--json", "--store", store])
+    assert json.loads(paused.stdout)["stop_reason"] == "waiting_input"
+    [question] = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    answered = runner.invoke(
+        app, ["answer", question["run_id"], question["step"], "eu-west", "--store", store]
+    )
+    assert answered.exit_code == 0, answered.output
+    assert answered.stdout.startswith(f"answered {question['step']}")

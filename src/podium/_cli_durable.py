@@ -171,7 +171,8 @@ def _record(store: str | None, run_id: str, step: str, approval: Approval, as_js
     if as_json:
         _print_json(event.to_dict())
     else:
-        verb = "approved" if approval.approved else "rejected"
+        verb = "answered" if approval.answer is not None else "approved"
+        verb = verb if approval.approved else "rejected"
         out.print(
             f"{verb} {escape(step)} of run {event.run_id} as "
             f"{escape(str(event.payload['decided_by']))}; continue with: "

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 import enum
 import json
+from typing import Annotated
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from podium import Agent, ConfigError, Event, EventKind, MemoryStore, Result, tool
 from podium.testing import ScriptedModel, call
@@ -109,3 +110,28 @@ def test_a_lambda_needs_a_name() -> None:
     with pytest.raises(ConfigError, match="tool name '<lambda>'"):
         tool(lambda: "")
     assert tool(name="now")(lambda: "").name == "now"
+
+
+def test_parameter_descriptions_come_from_the_docstring() -> None:
+    @tool
+    def search(
+        query: str, limit: int = 5, note: Annotated[str, Field(description="kept")] = ""
+    ) -> str:
+        """Search the team's notes.
+
+        Args:
+            query: words to look for,
+                in any order.
+            limit: at most this many notes.
+            note: described by its Field instead.
+        """
+        return query
+
+    spec = search.spec
+    assert spec.description == "Search the team's notes."
+    props = spec.parameters["properties"]
+    assert props["query"]["description"] == "words to look for, in any order."
+    assert props["limit"]["description"] == "at most this many notes."
+    assert props["limit"]["default"] == 5
+    assert props["note"]["description"] == "kept"
+    assert spec.parameters["required"] == ["query"]

@@ -9,9 +9,10 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Annotated, Any, Literal, get_args, get_origin, overload
 
-from pydantic import BaseModel, ConfigDict, create_model
+import docstring_parser
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from podium.errors import ConfigError
 from podium.messages import ToolSpec
@@ -113,6 +114,24 @@ def _spec_of(name: str, description: str, args_model: type[BaseModel]) -> ToolSp
     return ToolSpec(name=name, description=description, parameters=schema)
 
 
+def _param_docs(doc: str) -> dict[str, str]:
+    """Parameter descriptions from a docstring (Google, NumPy, reST or Epydoc style)."""
+    if not doc:
+        return {}
+    try:
+        parsed = docstring_parser.parse(doc)
+    except docstring_parser.ParseError:  # an unusual docstring only loses the descriptions
+        return {}
+    return {p.arg_name: " ".join(p.description.split()) for p in parsed.params if p.description}
+
+
+def _has_description(annotation: Any) -> bool:
+    """True when ``Annotated[..., Field(description=...)]`` already describes it."""
+    if get_origin(annotation) is not Annotated:
+        return False
+    return any(getattr(m, "description", None) for m in get_args(annotation)[1:])
+
+
 def _build(
     fn: Callable[..., Any],
     *,
@@ -140,6 +159,8 @@ def _build(
         raise ConfigError(f"tool {fn.__name__}: cannot read type hints: {exc}") from exc
     fields: dict[str, Any] = {}
     context_param: str | None = None
+    doc = inspect.getdoc(fn) or ""
+    described = _param_docs(doc)
     for pname, param in sig.parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ConfigError(f"tool {fn.__name__}: *args/**kwargs are not supported")
@@ -153,6 +174,9 @@ def _build(
             context_param = pname
             continue
         default = ... if param.default is param.empty else param.default
+        about = described.get(pname)
+        if about and not _has_description(annotation):  # from the docstring's Args section
+            default = Field(default, description=about)
         fields[pname] = (annotation, default)
     with warnings.catch_warnings():  # a parameter named `json` or `schema` works fine
         warnings.filterwarnings("ignore", "Field name .* shadows", UserWarning)
@@ -166,7 +190,6 @@ def _build(
             f"tool {fn.__name__}: pydantic cannot show parameter(s) {lost} to the model "
             "(names starting with '_' and `model_config` are reserved); rename them"
         )
-    doc = inspect.getdoc(fn) or ""
     return Tool(
         name=name,
         description=description or doc.split("\n\n")[0].strip() or fn.__name__,

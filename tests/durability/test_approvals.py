@@ -279,3 +279,30 @@ async def test_spend_before_a_pause_counts_after_resume() -> None:
     capped = await agent.resume(paused.run_id, store=store, budget=Budget(usd=first_cost * 1.05))
     assert capped.stop_reason is StopReason.BUDGET
     assert capped.usage.total.cost_usd == pytest.approx(first_cost)  # read back, not reset
+
+
+async def test_a_secret_in_the_task_makes_resume_say_why_it_diverges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podium.approvals import decide
+    from podium.errors import ReplayDivergence
+
+    monkeypatch.setenv("FOO_API_KEY", "some-secret-value")
+
+    @tool(effect="write", needs_approval=True)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    agent = Agent(
+        "writer", tools=[publish], model=ScriptedModel([call("publish", text="hi"), "done"])
+    )
+    store = MemoryStore()
+    paused = await agent.run("use some-secret-value", store=store)
+    assert paused.stop_reason is StopReason.WAITING_APPROVAL
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+    )
+    await decide(store, paused.run_id, step, Approval(approved=True))
+    with pytest.raises(ReplayDivergence, match="held a secret, which is never stored"):
+        await agent.resume(paused.run_id, store=store)

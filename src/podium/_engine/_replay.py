@@ -18,6 +18,7 @@ from podium.errors import ReplayDivergence
 from podium.events import Event, EventKind
 from podium.messages import Message, ToolCall
 from podium.models._base import ModelRequest, ModelResponse, Usage
+from podium.observe._redact import REDACTED
 
 __all__ = ["Decision", "ReplayLog", "request_hash"]
 
@@ -172,10 +173,17 @@ class ReplayLog:
             if self.reexecute_on_divergence:
                 self.active = False  # from here on, everything executes again
                 return None
+            if any(REDACTED in m.content for m in request.messages):
+                why = (
+                    "the run's task or inputs held a secret, which is never stored, so this "
+                    "prompt cannot be rebuilt as it was; give secrets to tools through the "
+                    "environment, not in the task"
+                )
+            else:
+                why = "the team's instructions, tools or inputs changed since the run was recorded"
             raise ReplayDivergence(
-                f"step {path}: the model request differs from the recorded one (the team's "
-                "instructions, tools or inputs changed since the run was recorded); resume "
-                "with re-execution to run from this step again, or fork the run",
+                f"step {path}: the model request differs from the recorded one ({why}); "
+                "resume with re-execution to run from this step again, or fork the run",
                 step=path,
             )
         return response

@@ -116,6 +116,25 @@ def test_duplicate_key_is_an_error(tmp_path: Path) -> None:
     assert exc.key == "agents.lead"
 
 
+def test_a_key_written_next_to_a_merge_key_is_reported_where_it_is_written(
+    tmp_path: Path,
+) -> None:
+    exc, path = spec_error(
+        tmp_path,
+        """\
+        version: 1
+        name: t
+        x-base: &base {rol: a}
+        agents:
+          lead:
+            <<: *base
+            rol: b
+        team: {pattern: pipeline, stages: [lead]}
+        """,
+    )
+    assert str(exc) == f"{path}:7:5: unknown key 'rol' in agents.lead (did you mean 'role'?)"
+
+
 # --- safety ------------------------------------------------------------------------------
 
 
@@ -274,6 +293,15 @@ def test_unsupported_version(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["true", "'1'", "1.0"])
+def test_version_is_the_number_1_not_something_read_as_1(tmp_path: Path, value: str) -> None:
+    text = agents_spec("lead: {}\nresearcher: {}\nwriter: {}\n").replace(
+        "version: 1", f"version: {value}"
+    )
+    exc, path = spec_error(tmp_path, text)
+    assert str(exc).startswith(f"{path}:1:10: version: expected an integer, got ")
+
+
 def test_model_with_unknown_provider(tmp_path: Path) -> None:
     exc, _ = spec_error(
         tmp_path,
@@ -376,6 +404,16 @@ def test_tool_module_that_fails_to_import(tmp_path: Path) -> None:
     (tmp_path / "spec_tools_broken.py").write_text("raise RuntimeError('boom')\n")
     exc, _ = spec_error(tmp_path, tool_spec("spec_tools_broken:x"))
     assert "importing 'spec_tools_broken' failed: RuntimeError: boom" in exc.message
+
+
+def test_tool_module_that_exits_on_import_is_a_located_error(tmp_path: Path) -> None:
+    # e.g. a script's argparse at module level, which exits on podium's own arguments
+    (tmp_path / "spec_tools_exits.py").write_text("import sys\nsys.exit(2)\n")
+    exc, path = spec_error(tmp_path, tool_spec("spec_tools_exits:x"))
+    assert str(exc) == (
+        f"{path}:6:13: agents.researcher.tools[0]: cannot import tool 'spec_tools_exits:x': "
+        "importing 'spec_tools_exits' failed: it called sys.exit(2)"
+    )
 
 
 def test_tool_module_next_to_another_spec_is_not_confused(tmp_path: Path) -> None:
@@ -716,6 +754,28 @@ def test_team_cycle_is_an_error_at_the_reference_that_closes_it(tmp_path: Path) 
     assert "(loop -> loop)" in exc.message
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_teams_nested_too_deep_are_a_located_error(tmp_path: Path, reverse: bool) -> None:
+    # a chain of 2,000 teams, each in the next: refused, not a RecursionError (listing
+    # the innermost team first must not get round the check)
+    chain = [
+        f"  t{i}: {{pattern: pipeline, stages: [{f't{i + 1}' if i < 1999 else 'writer'}]}}\n"
+        for i in range(2000)
+    ]
+    exc, _ = team_error(
+        tmp_path,
+        "teams:\n"
+        + "".join(reversed(chain) if reverse else chain)
+        + "team: {pattern: pipeline, stages: [t0]}\n",
+    )
+    assert "teams are nested more than 64 levels deep" in exc.message
+    assert exc.line is not None and exc.key is not None
+    assert exc.key.startswith("teams.t") and exc.key.endswith(".stages[0]")
+    # 64 levels are fine, and they build
+    deepest = "".join(chain[-64:]) + "team: {pattern: pipeline, stages: [t1936]}\n"
+    assert parse_spec(AGENTS + "teams:\n" + deepest).build().name == "t"
+
+
 def test_team_and_agent_names_are_unique(tmp_path: Path) -> None:
     exc, path = team_error(
         tmp_path,
@@ -928,6 +988,28 @@ def test_blackboard_declaration_errors(team_code: Path) -> None:
     exc, _ = spec_error(team_code, agents_spec("a: {writes: ['has space']}\nb: {}\n", team))
     assert exc.key == "agents.a.writes[0]"
     assert "blackboard key 'has space' must be" in exc.message
+
+
+@pytest.mark.parametrize(
+    ("agents", "guards", "key"),
+    [
+        ("a: {writes: [notes, draft]}\n", "", "agents.a.writes"),
+        ("a: {}\n", "verify: [{json_schema: {type: 3}}]\n", "verify[0].json_schema"),
+    ],
+)
+def test_an_invalid_spec_imports_no_tool_module(
+    tmp_path: Path, agents: str, guards: str, key: str
+) -> None:
+    # problems found in the spec's data are reported before any of its code runs
+    (tmp_path / "spec_tools_loud.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('imported').touch()\n"
+        "def search(q: str) -> str:\n    return q\n"
+    )
+    agents += 'b: {tools: ["spec_tools_loud:search"]}\n'
+    text = agents_spec(agents, "team: {pattern: pipeline, stages: [a, b]}\n") + guards
+    exc, _ = spec_error(tmp_path, text)
+    assert exc.key == key
+    assert not (tmp_path / "imported").exists()
 
 
 NESTED = """\

@@ -385,3 +385,21 @@ def test_a_list_of_models_is_a_fallback_chain(folder: Path) -> None:
     assert str(exc).startswith(f"{path}:4:")
     assert "item 1: unknown model 'opnai:gpt-4o' (did you mean 'openai:gpt-4o'?)" in str(exc)
     assert exc.key == "agents.a.model"
+
+
+def test_a_fallback_chain_of_real_providers_builds_and_estimates_without_keys(
+    folder: Path,
+) -> None:
+    # like a single "openai:..." model, a chain is resolved when the run calls it,
+    # so building the team and `podium estimate` need no API keys
+    chain = 'agents:\n  a: {model: ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"]}\n'
+    path = write(folder, simple("", chain))
+    team = load_spec(path).build()
+    stage = team.stages[0]  # type: ignore[union-attr]
+    assert [m.name for m in stage.runnable.model.models] == [
+        "openai:gpt-4o-mini",
+        "anthropic:claude-haiku-4-5",
+    ]
+    done = runner.invoke(app, ["estimate", str(path), "Write a haiku", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["worst"]["usd"] > 0

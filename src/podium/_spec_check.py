@@ -139,7 +139,7 @@ ModelPath = Annotated[str, AfterValidator(_import_path("model", "package.module:
 BlackboardKey = Annotated[str, AfterValidator(_check_key)]
 SelectorName = Annotated[str, AfterValidator(_check_selector)]
 ReviewerName = Annotated[str, AfterValidator(_check_reviewer)]
-SpecVersion = Annotated[int, AfterValidator(_check_version)]
+SpecVersion = Annotated[int, Field(strict=True), AfterValidator(_check_version)]
 
 
 _EXPECTED = {

@@ -109,6 +109,10 @@ def _import_module(module: str, directory: Path | None) -> Any:
             raise ImportPathError(
                 f"importing {module!r} failed: {type(exc).__name__}: {exc}"
             ) from None
+        except SystemExit as exc:  # e.g. a script's argparse reading podium's arguments
+            raise ImportPathError(
+                f"importing {module!r} failed: it called sys.exit({exc.code!r})"
+            ) from None
 
 
 def import_object(path: str, directory: Path | None) -> Any:

@@ -5,7 +5,8 @@ name:
 
 - agent and team names are unique across ``agents:`` and ``teams:``;
 - each team's members exist (an agent, or a team where a team fits), are
-  listed once, and teams do not contain themselves, directly or through others;
+  listed once, and teams do not contain themselves, directly or through others,
+  nor nest more than `MAX_DEPTH` (64) levels deep;
 - ``handoffs`` name other agents of the same handoffs team, and its ``entry``
   is one of its agents;
 - a ``reads`` key that no agent writes but is close to one that is, is a typo.
@@ -20,7 +21,7 @@ from typing import Protocol
 
 from podium._spec_check import Locator, first_error
 from podium._spec_teams import GroupChatTeam, HandoffsTeam, OrchestratorTeam, PipelineTeam
-from podium._yaml import YamlPath, dotted
+from podium._yaml import MAX_DEPTH, YamlPath, dotted
 from podium.errors import SpecError
 from podium.registry import suggest
 
@@ -154,9 +155,10 @@ class _Checker:
 
     def cycles(self) -> None:
         state: dict[str, int] = {}  # 1: on the current path, 2: done
+        height: dict[str, int] = {}  # levels of teams in a team, itself included
 
         def visit(name: str, trail: list[str]) -> bool:
-            state[name] = 1
+            state[name] = height[name] = 1
             for ref in self.teams[name].refs():
                 inner = ref.name
                 if inner not in self.teams or inner in self.agents or ref.agents_only:
@@ -168,7 +170,16 @@ class _Checker:
                         f"the teams form a cycle ({cycle}); a team cannot contain itself",
                     )
                     return True
-                if inner not in state and visit(inner, [*trail, inner]):
+                # bounded before recursing further, so a long chain is an error, not a crash
+                too_deep = len(trail) >= MAX_DEPTH
+                if not too_deep and inner not in state and visit(inner, [*trail, inner]):
+                    return True
+                height[name] = max(height[name], height.get(inner, 0) + 1)
+                if too_deep or height[name] > MAX_DEPTH:
+                    self.fail(
+                        ("teams", name, *ref.path),
+                        f"the teams are nested more than {MAX_DEPTH} levels deep",
+                    )
                     return True
             state[name] = 2
             return False

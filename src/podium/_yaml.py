@@ -262,7 +262,7 @@ class _Converter:
                     key_node,
                     (*path, key),
                 )
-            self.doc.keys[(*path, key)] = _mark(key_node)
+            self.doc.keys.setdefault((*path, key), _mark(key_node))  # merged keys come after
             out[key] = self.convert(value_node, (*path, key))
         for source in merges:
             # Explicit keys win over merged ones; earlier merge sources win over later ones.

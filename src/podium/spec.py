@@ -101,10 +101,10 @@ from podium._yaml import Document, YamlPath, dotted, read_text
 from podium.agent import Agent
 from podium.errors import ConfigError
 from podium.guards import Check
-from podium.models._base import Model
+from podium.models._base import Model, ModelRequest, ModelResponse
 from podium.models._fallback import FallbackModel
 from podium.models._pricing import set_price
-from podium.models._resolve import default_model_name
+from podium.models._resolve import default_model_name, resolve_model
 from podium.registry import suggest
 from podium.tools._tool import Tool
 
@@ -158,11 +158,33 @@ class _Builder:
         return self.objects[path]
 
 
+class _Deferred:
+    """A fallback chain's model, resolved at its first call (like an agent's model string).
+
+    So building a team, or estimating its cost, needs no API keys.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._model: Model | None = None
+
+    @property
+    def offline(self) -> bool:
+        """True for the scripted model, which is the only offline one."""
+        return self.name.partition(":")[0].strip().lower() == "scripted"
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        """Resolve the model (once), then ask it."""
+        if self._model is None:
+            self._model = resolve_model(self.name)
+        return await self._model.request(request)
+
+
 def _model(choice: str | list[str]) -> str | Model:
-    """A model string as it is; a list becomes a fallback chain (resolved now)."""
+    """A model string as it is; a list becomes a fallback chain (resolved when called)."""
     if isinstance(choice, str):
         return choice
-    return choice[0] if len(choice) == 1 else FallbackModel(*choice)
+    return choice[0] if len(choice) == 1 else FallbackModel(*(_Deferred(c) for c in choice))
 
 
 class TeamSpec(RunGuards):
@@ -205,10 +227,34 @@ class TeamSpec(RunGuards):
         )
 
     def _check_references(self) -> None:
+        """The checks that need no imports: done before any of the spec's code runs."""
         if self.team.budget is not None:
             raise root_budget_error(self._where)
         check_verify(self.verify, self._where)
+        check_schemas(self.verify, self._where)
         check_references(self.agents, self.teams, self.team, self._where)
+        for name, agent in self.agents.items():
+            if agent.output_type is None:
+                self._check_writes(name, None)
+
+    def _check_writes(self, name: str, output: Any) -> None:
+        """An agent writing several keys has an output_type with a field per key."""
+        agent = self.agents[name]
+        if len(agent.writes) < 2:
+            return
+        missing = [k for k in agent.writes if k not in getattr(output, "model_fields", {})]
+        if missing:
+            path: YamlPath = ("agents", name, "writes")
+            needs = (
+                f"its output_type {agent.output_type!r} needs"
+                if output is not None
+                else "it needs an output_type: a pydantic model with"
+            )
+            raise self._where.error(
+                f"{dotted(path)}: {name} writes several keys, so {needs} a field per key "
+                f"(missing: {', '.join(missing)})",
+                path,
+            )
 
     def _imports(self) -> Iterator[tuple[YamlPath, str, ImportKind]]:
         """(position, import path, what it must be) for everything but tools."""
@@ -237,28 +283,12 @@ class TeamSpec(RunGuards):
             )
             for name, agent in self.agents.items()
         }
-        check_schemas(self.verify, self._where)
         self._objects = {
             path: load_object(path, value, kind, directory, self._where)
             for path, value, kind in self._imports()
         }
-        for name, agent in self.agents.items():
-            if len(agent.writes) < 2:
-                continue
-            output = self._objects.get(("agents", name, "output_type"))
-            missing = [k for k in agent.writes if k not in getattr(output, "model_fields", {})]
-            if missing:
-                path: YamlPath = ("agents", name, "writes")
-                needs = (
-                    f"its output_type {agent.output_type!r} needs"
-                    if output is not None
-                    else "it needs an output_type: a pydantic model with"
-                )
-                raise self._where.error(
-                    f"{dotted(path)}: {name} writes several keys, so {needs} a field per key "
-                    f"(missing: {', '.join(missing)})",
-                    path,
-                )
+        for name in self.agents:
+            self._check_writes(name, self._objects.get(("agents", name, "output_type")))
 
     def apply_prices(self) -> None:
         """Register the spec's ``prices`` (done by `build`)."""

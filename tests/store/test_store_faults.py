@@ -61,6 +61,32 @@ async def test_sqlite_lock_held_too_long_is_a_store_error(tmp_path: Path) -> Non
         await store.close()
 
 
+async def test_sqlite_lock_held_too_long_fails_a_group_after_one_timeout(tmp_path: Path) -> None:
+    """Writes committed together wait busy_timeout once, not once each."""
+    store = SqliteStore(tmp_path / "p.db", busy_timeout=0.1)
+    try:
+        for i in range(20):
+            await store.create_run(record(f"r{i}"))
+        other = _lock(tmp_path / "p.db")
+        try:
+            started = time.monotonic()
+            group = [store.append_nowait([event(f"r{i}", 0)]) for i in range(20)]
+            store.commit_soon()  # too many to commit inline: the writer takes them at once
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*(f for f in group if f is not None), return_exceptions=True), 10
+            )
+            waited = time.monotonic() - started
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert len(outcomes) == 20
+        assert all(isinstance(o, StoreError) and "locked" in str(o) for o in outcomes)
+        assert waited < 1.0  # one busy_timeout (0.1 s), not 20 of them
+        await store.append([event("r0", 0)])  # the store carries on
+    finally:
+        await store.close()
+
+
 class _TinySqliteStore(SqliteStore):
     """A store whose database may not grow: a full disk, simulated."""
 

@@ -8,6 +8,7 @@ as `SqliteStore` does (``run_sync`` starts a new loop for every run).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -47,17 +48,23 @@ class _Broken(Exception):
 
 
 class _LoopThread:
-    """An event loop running in a daemon thread."""
+    """An event loop running in a daemon thread, with the pool that lives on it."""
 
     def __init__(self) -> None:
         self.loop = asyncio.SelectorEventLoop()  # psycopg needs a selector loop on Windows
         self.open_lock = asyncio.Lock()
+        self.pool: _Pool | None = None
+        # operations submitted and not yet done: `close` lets them finish first
+        self.active: set[concurrent.futures.Future[Any]] = set()
         self.thread = threading.Thread(target=self.loop.run_forever, name="podium-postgres")
         self.thread.daemon = True
         self.thread.start()
 
-    async def call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+    def submit(self, coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
+        done = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        self.active.add(done)
+        done.add_done_callback(self.active.discard)
+        return done
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -87,33 +94,33 @@ class PostgresStore(SqlStore):
         self.connect_timeout = connect_timeout
         self._where = _redact(url)
         self._runner: _LoopThread | None = None
-        self._pool: _Pool | None = None
         self._start_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never shows the password
         return f"PostgresStore({self._where!r})"
 
-    async def _call(self, op: Callable[[], Awaitable[_T]], verb: str) -> _T:
-        with self._start_lock:
+    async def _call(self, op: Callable[[_Pool], Awaitable[_T]], verb: str) -> _T:
+        with self._start_lock:  # submitted under the lock: `close` sees every operation
             if self._runner is None:
                 self._runner = _LoopThread()
-            runner = self._runner
-        return await runner.call(self._guarded(runner, op, verb))
+            done = self._runner.submit(self._guarded(self._runner, op, verb))
+        return await asyncio.wrap_future(done)
 
-    async def _guarded(self, runner: _LoopThread, op: Callable[[], Awaitable[_T]], verb: str) -> _T:
+    async def _guarded(
+        self, runner: _LoopThread, op: Callable[[_Pool], Awaitable[_T]], verb: str
+    ) -> _T:
         try:
-            await self._open(runner)
+            pool = await self._open(runner)
             try:
-                return await op()
+                return await op(pool)
             except _Broken as broken:
                 if broken.committing:
                     raise StoreError(
                         f"run store {self._where}: connection lost while committing; "
                         "the write may or may not have been stored"
                     ) from broken.__cause__
-                assert self._pool is not None
-                await self._pool.check()  # drop the other dead connections, then retry once
-                return await op()
+                await pool.check()  # drop the other dead connections, then retry once
+                return await op(pool)
         except _Broken as broken:
             raise StoreError(
                 f"run store {self._where}: {verb} failed: connection lost: {broken.__cause__}"
@@ -121,10 +128,10 @@ class PostgresStore(SqlStore):
         except (psycopg.Error, ValueError) as exc:
             raise StoreError(f"run store {self._where}: {verb} failed: {exc}") from exc
 
-    async def _open(self, runner: _LoopThread) -> None:
+    async def _open(self, runner: _LoopThread) -> _Pool:
         async with runner.open_lock:
-            if self._pool is not None:
-                return
+            if runner.pool is not None:
+                return runner.pool
             timeout = max(2, round(self.connect_timeout))
             try:
                 conn = await psycopg.AsyncConnection.connect(
@@ -144,7 +151,8 @@ class PostgresStore(SqlStore):
                 name="podium",
             )
             await pool.open()
-            self._pool = pool
+            runner.pool = pool
+            return pool
 
     async def _migrate(self, conn: psycopg.AsyncConnection[Any]) -> None:
         async with conn.transaction():
@@ -158,9 +166,8 @@ class PostgresStore(SqlStore):
                 await conn.execute(POSTGRES.sql(SET_VERSION), [str(SCHEMA_VERSION)])
 
     async def _write(self, *stmts: Stmt) -> int:
-        async def op() -> int:
-            assert self._pool is not None
-            async with self._pool.connection() as conn:
+        async def op(pool: _Pool) -> int:
+            async with pool.connection() as conn:
                 committing = False
                 try:
                     async with conn.transaction():
@@ -183,9 +190,8 @@ class PostgresStore(SqlStore):
         return await self._call(op, "write")
 
     async def _fetch(self, stmt: Stmt) -> list[tuple[Any, ...]]:
-        async def op() -> list[tuple[Any, ...]]:
-            assert self._pool is not None
-            async with self._pool.connection() as conn:
+        async def op(pool: _Pool) -> list[tuple[Any, ...]]:
+            async with pool.connection() as conn:
                 try:
                     cur = await conn.execute(POSTGRES.sql(stmt.sql), stmt.params)
                     return await cur.fetchall()
@@ -197,14 +203,22 @@ class PostgresStore(SqlStore):
         return await self._call(op, "read")
 
     async def close(self) -> None:
-        """Close the connections and stop the store's thread."""
+        """Close the connections and stop the store's thread.
+
+        Operations already started finish first; one started after `close` began
+        opens the store again.
+        """
         with self._start_lock:
             runner, self._runner = self._runner, None
+            active = set(runner.active) if runner is not None else set()
         if runner is None:
             return
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await runner.call(pool.close())
+        if active:  # waited for in a thread: cancelling close must not cancel them
+            await asyncio.to_thread(concurrent.futures.wait, active)
+        if runner.pool is not None:
+            await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(runner.pool.close(), runner.loop)
+            )
         await asyncio.to_thread(runner.stop)
 
 

@@ -135,10 +135,13 @@ class SqliteStore(SqlStore):
         self._enqueue(work)
 
     def _enqueue(self, work: list[_Work]) -> None:
-        with self._count_lock:
+        with self._count_lock:  # queued before `close` sends _STOP, or refused
+            if self._stopping:
+                _refuse(work, self.path)
+                return
             self._queued += len(work)
-        for item in work:
-            self._queue.put(item)
+            for item in work:
+                self._queue.put(item)
 
     def _put(self, *stmts: Stmt) -> asyncio.Future[int]:
         """A write someone waits for: behind this loop's held writes, committed now."""
@@ -214,6 +217,10 @@ class SqliteStore(SqlStore):
         # passive checkpoints take turns: two at once would make one give up
         self._checkpoint_lock = threading.Lock()
         self._commits = 0
+        # set (under _count_lock) once `close` has sent _STOP: the writer takes no more
+        self._stopping = False
+        # set while `close` tears the open store down; `_start` waits for it
+        self._teardown: threading.Event | None = None
 
     def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +269,8 @@ class SqliteStore(SqlStore):
         with self._start_lock:
             if self._writer is not None:
                 return
+            if self._teardown is not None:  # a close in progress: open afresh after it
+                self._teardown.wait()
             conn: sqlite3.Connection | None = None
             try:
                 conn = self._connect()
@@ -285,12 +294,14 @@ class SqliteStore(SqlStore):
             thread = threading.Thread(
                 target=self._write_loop, args=(conn,), name="podium-sqlite-writer", daemon=True
             )
+            with self._count_lock:
+                self._stopping = False
             thread.start()
             self._writer = thread
 
     async def _ensure_started(self) -> None:
-        if self._writer is None:  # opening may wait for a lock: not on the event loop
-            await asyncio.to_thread(self._start)
+        while self._writer is None:  # opening may wait for a lock: not on the event loop
+            await asyncio.to_thread(self._start)  # (again if a close came meanwhile)
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -317,9 +328,11 @@ class SqliteStore(SqlStore):
             outcomes = list(_transaction(conn, [_runner(stmts) for stmts, _, _ in work]))
         except Exception as exc:
             # One bad write must not fail the others grouped with it, nor kill
-            # this thread (every later write would then wait forever).
-            if len(work) == 1:
-                outcomes = [self._write_error(exc)]
+            # this thread (every later write would then wait forever). A lock held
+            # past busy_timeout is no write's fault: retried one by one, each would
+            # wait busy_timeout again, and the group would fail only after n of them.
+            if len(work) == 1 or _busy(exc):
+                outcomes = [self._write_error(exc) for _ in work]
             else:
                 outcomes = []
                 for stmts, _, _ in work:
@@ -354,7 +367,8 @@ class SqliteStore(SqlStore):
 
         def call() -> list[tuple[Any, ...]]:
             with self._read_lock:
-                assert self._reader is not None
+                if self._reader is None:
+                    raise StoreError(f"run store {self.path}: read failed: the store was closed")
                 try:
                     return self._reader.execute(SQLITE.sql(stmt.sql), stmt.params).fetchall()
                 except sqlite3.Error as exc:
@@ -363,25 +377,44 @@ class SqliteStore(SqlStore):
         return await asyncio.to_thread(call)
 
     async def close(self) -> None:
-        """Flush pending writes and stop the writer thread."""
+        """Flush pending writes and stop the writer thread.
+
+        Writes queued so far are committed first. An operation started after
+        `close` began opens the store again, once the close is done.
+        """
         writer = self._writer
         if writer is None:
+            if self._teardown is not None:  # another close is tearing it down
+                await asyncio.to_thread(self._teardown.wait)
             return
+        # Marked closed before anything else: this loop's later writes reopen the
+        # store (after the teardown) instead of queueing behind _STOP, unseen.
+        teardown = self._teardown = threading.Event()
+        self._writer = None
         for loop in list(self._held):  # held writes are written before the writer stops
             self._release(loop, cancel=loop is asyncio.get_running_loop())
-        self._queue.put(_STOP)
-        await asyncio.to_thread(writer.join)
-        self._writer = None
-        with self._inline_lock:
-            if self._inline is not None:
-                self._inline.close()
-                self._inline = None
-        if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.stop)
-            self._checkpointer = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        with self._count_lock:
+            self._stopping = True
+            self._queue.put(_STOP)
+        await asyncio.to_thread(self._shut, writer, teardown)
+
+    def _shut(self, writer: threading.Thread, teardown: threading.Event) -> None:
+        """Wait for the writer to commit what was queued, then close every connection."""
+        try:
+            writer.join()
+            with self._inline_lock:
+                if self._inline is not None:
+                    self._inline.close()
+                    self._inline = None
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
+            with self._read_lock:
+                if self._reader is not None:
+                    self._reader.close()
+                    self._reader = None
+        finally:
+            teardown.set()
 
 
 class _Checkpointer:
@@ -432,6 +465,12 @@ def _runner(stmts: tuple[Stmt, ...]) -> _Op:
     return run
 
 
+def _busy(exc: Exception) -> bool:
+    """True when `exc` is SQLite's "database is locked" (busy, or locked)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _rows(work: list[_Work]) -> int:
     """Rows the writes in `work` insert or change, about."""
     return sum(len(stmt.params) if stmt.many else 1 for stmts, _, _ in work for stmt in stmts)
@@ -447,6 +486,14 @@ def _transaction(conn: sqlite3.Connection, ops: list[_Op]) -> list[Any]:
             conn.execute("ROLLBACK")
         raise
     return results
+
+
+def _refuse(work: list[_Work], path: Path) -> None:
+    """Fail writes that came after `close` stopped the writer (from another thread)."""
+    message = f"run store {path}: write failed: the store was closed meanwhile"
+    for _, fut, loop in work:
+        with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
+            loop.call_soon_threadsafe(_settle, fut, StoreError(message))
 
 
 def _settle(fut: asyncio.Future[int], outcome: int | Exception) -> None:

@@ -141,7 +141,7 @@ async def execute(runnable: Runnable, task: str, opts: RunOptions | None = None)
             await lease.acquire()
         me = asyncio.current_task()
         try:
-            return await _drive(runnable, task, record, store, opts, lease)
+            return await _drive(runnable, task, record, store, opts, lease, me)
         except asyncio.CancelledError:
             if not lease.lost or me is None:
                 raise
@@ -163,11 +163,12 @@ async def _drive(
     store: RunStore,
     opts: RunOptions,
     lease: Lease,
+    me: asyncio.Task[Any] | None,
 ) -> Result:
+    """Run it; `me` is the task running it, cancelled if the lease is lost."""
     run_id = record.run_id
     ctx = _context(runnable, run_id, store, opts)
     state = ctx.state
-    me = asyncio.current_task()
 
     def lost() -> None:  # another process took the run over: stop, and write nothing more
         state.recorder.lose()

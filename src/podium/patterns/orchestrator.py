@@ -282,11 +282,13 @@ class Orchestrator(RunMixin):
         self, task: Task, plan: Plan, results: dict[str, Any], ctx: StepContext
     ) -> Any:
         agent = self.aggregator or self.planner
-        usable = set(self._usable([s.id for s in plan.subtasks], agent, ctx))
+        subtasks = plan.subtasks
+        if getattr(agent, "reads_verified_only", False):
+            usable = set(self._usable([s.id for s in subtasks], agent, ctx))
+            subtasks = [s for s in subtasks if s.id in usable]
         context = tuple(
             (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", as_text(results[s.id]))
-            for s in plan.subtasks
-            if s.id in usable
+            for s in subtasks
         )
         return await agent.invoke(
             Task(text=task.text, inputs=task.inputs, context=context),

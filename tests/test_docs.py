@@ -104,21 +104,20 @@ def test_every_fragment_and_expectation_matches_a_snippet() -> None:
             assert any(marker in s.code for s in PYTHON), marker
 
 
+def run_offline(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `cmd` in `cwd` with no provider keys in the environment."""
+    return subprocess.run(
+        cmd, cwd=cwd, env=offline_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 @pytest.mark.parametrize("snippet", PYTHON, ids=lambda s: s.id)
 def test_python_snippet_runs_offline(snippet: Snippet, tmp_path: Path) -> None:
     if snippet.marked(FRAGMENTS):
         pytest.skip(f"a fragment: {snippet.marked(FRAGMENTS)}")
     prepare(snippet, tmp_path)
     (tmp_path / "snippet.py").write_text(snippet.code, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "snippet.py"],
-        cwd=tmp_path,
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_offline([sys.executable, "snippet.py"], tmp_path)
     expected = snippet.marked(EXPECTED)
     if expected and "needs an API key" in expected and done.returncode:
         assert expected in done.stderr  # builds, then fails with the documented error
@@ -134,14 +133,8 @@ def test_spec_full_example_runs_offline_with_a_model_override(tmp_path: Path) ->
     (tmp_path / "tools.py").write_text(block_after(spec_md, "`tools.py`, in the same"))
     args = ["run", "team.yaml", "Compare SQLite and PostgreSQL", "--input", "topic=databases"]
     args += ["--model", "scripted:demo", "--json", "--store", "memory"]
-    done = subprocess.run(
-        [sys.executable, "-c", "from podium.cli import main; main()", *args],
-        cwd=tmp_path,
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_offline(
+        [sys.executable, "-c", "from podium.cli import main; main()", *args], tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert '"stop_reason": "completed"' in done.stdout

@@ -135,3 +135,25 @@ def test_parameter_descriptions_come_from_the_docstring() -> None:
     assert props["limit"]["default"] == 5
     assert props["note"]["description"] == "kept"
     assert spec.parameters["required"] == ["query"]
+
+
+async def test_a_plain_function_returning_a_coroutine_is_awaited() -> None:
+    async def lookup(query: str) -> str:
+        return f"found {query}"
+
+    def wrapper(query: str) -> object:  # a plain wrapper around an async function
+        """Look it up."""
+        return lookup(query)
+
+    agent = Agent(
+        "a",
+        tools=[tool(wrapper)],
+        model=ScriptedModel(
+            fn=lambda r: next(
+                (f"saw {m.content}" for m in r.messages if m.role == "tool"),
+                call("wrapper", query="tides"),
+            )
+        ),
+    )
+    result = await agent.run("x", store=MemoryStore())
+    assert result.output == "saw found tides"

@@ -87,10 +87,7 @@ class Tool:
         kwargs = dict(arguments)
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
-        if self.is_async:
-            coro = self.fn(**kwargs)
-        else:
-            coro = asyncio.to_thread(functools.partial(self.fn, **kwargs))
+        coro = self.fn(**kwargs) if self.is_async else self._in_thread(kwargs)
         if self.timeout is None:
             return await coro
         deadline = asyncio.timeout(self.timeout)
@@ -101,6 +98,13 @@ class Tool:
             if deadline.expired():
                 raise ToolTimeout(f"{self.name!r} timed out after {self.timeout:g}s") from None
             raise
+
+    async def _in_thread(self, kwargs: dict[str, Any]) -> Any:
+        """A plain function, in a worker thread; a coroutine it returns is awaited here."""
+        result = await asyncio.to_thread(functools.partial(self.fn, **kwargs))
+        if inspect.isawaitable(result):  # e.g. a plain wrapper around an async function
+            result = await result
+        return result
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in tests)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from podium import Agent, ConfigError, EventKind, MemoryStore, StopReason
+from podium import Agent, ConfigError, EventKind, MemoryStore, StopReason, tool
 from podium.patterns import Handoffs
 from podium.testing import ScriptedModel, call
 
@@ -126,3 +126,15 @@ def test_unknown_handoff_target_is_refused() -> None:
         Handoffs([Agent("triage")], max_handoffs=-1)
     with pytest.raises(ConfigError, match="max_tokens must be at least 1"):
         Agent("triage", max_tokens=0)
+
+
+def test_a_tool_named_like_a_handoff_tool_is_refused() -> None:
+    @tool
+    def transfer_to_billing(note: str) -> str:
+        """Not a handoff."""
+        return note
+
+    with pytest.raises(ConfigError, match="rename the tool"):
+        Handoffs(
+            [Agent("triage", handoffs=["billing"], tools=[transfer_to_billing]), Agent("billing")]
+        )

@@ -114,6 +114,13 @@ class Handoffs(RunMixin):
                         f"which is not in the team{suggest(target, names)}"
                     )
             self._tools[agent.name] = tuple(handoff_tool(self._by_name[t]) for t in agent.handoffs)
+            own = {t.name for t in agent.tools}
+            for handoff in self._tools[agent.name]:
+                if handoff.name in own:  # the model would see two tools of one name
+                    raise ConfigError(
+                        f"handoffs {self.name}: {agent.name} has a tool named "
+                        f"{handoff.name!r}, the name of its handoff tool; rename the tool"
+                    )
 
     async def invoke(self, task: Task, ctx: StepContext) -> Any:
         """Give the task to the entry agent and follow transfers until one answers."""

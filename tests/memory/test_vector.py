@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,6 +83,22 @@ async def test_where_filters_on_metadata_inside_the_knn_query(mem: SqliteVecMemo
     assert none == []
     with pytest.raises(ConfigError, match="only str, int, float, bool or None"):
         await mem.search("x", where={"team": ["ops"]})  # type: ignore[dict-item]
+
+
+async def test_where_matches_booleans_and_numbers_by_their_json_type(
+    mem: SqliteVecMemory,
+) -> None:
+    await mem.add("flagged", id="t", metadata={"flag": True, "n": 1})
+    await mem.add("counted", id="one", metadata={"flag": 1, "n": 1.0})
+    await mem.add("cleared", id="f", metadata={"flag": False, "n": 0})
+
+    def ids(hits: list[Any]) -> set[str]:
+        return {h.id for h in hits}
+
+    assert ids(await mem.search("x", k=10, where={"flag": True})) == {"t"}
+    assert ids(await mem.search("x", k=10, where={"flag": 1})) == {"one"}
+    assert ids(await mem.search("x", k=10, where={"flag": False})) == {"f"}
+    assert ids(await mem.search("x", k=10, where={"n": 1})) == {"t", "one"}  # 1 == 1.0
 
 
 async def test_a_file_backed_memory_survives_reopening(tmp_path: Path) -> None:

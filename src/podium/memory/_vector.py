@@ -347,5 +347,11 @@ def _condition(key: str, value: Any, params: list[Any]) -> str:
             f"where[{key!r}]: only str, int, float, bool or None values can be matched, "
             f"not {type(value).__name__}"
         )
+    if isinstance(value, bool):  # SQLite reads JSON true/false as 1/0: match the JSON type
+        params.append(path)
+        return "json_type(metadata, ?) = 'true'" if value else "json_type(metadata, ?) = 'false'"
+    if isinstance(value, int | float):  # ... so a number must not match true or false
+        params.extend([path, path, value])
+        return "(json_type(metadata, ?) IN ('integer', 'real') AND json_extract(metadata, ?) = ?)"
     params.extend([path, value])
     return "json_extract(metadata, ?) = ?"

@@ -80,13 +80,15 @@ def check_model_name(value: str) -> str:
 
 def _check_agent_name(value: str) -> str:
     if not _NAME.fullmatch(value):
-        raise ValueError(f"name {value!r} must be letters, digits, '-' or '_'")
+        raise ValueError(f"name {value!r} must be ASCII letters, digits, '-' or '_'")
     return value
 
 
 def _check_input_name(value: str) -> str:
     if not _INPUT.fullmatch(value):
-        raise ValueError(f"input name {value!r} must be letters, digits or '_', not first a digit")
+        raise ValueError(
+            f"input name {value!r} must be ASCII letters, digits or '_', not first a digit"
+        )
     return value
 
 

@@ -80,9 +80,10 @@ class Agent(RunMixin):
     _setups: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+        bare = self.name.replace("_", "").replace("-", "")
+        if not bare or not (bare.isascii() and bare.isalnum()):  # names tools: providers' rule
             raise ConfigError(
-                f"agent name {self.name!r} must be non-empty letters, digits, '-' or '_'"
+                f"agent name {self.name!r} must be non-empty ASCII letters, digits, '-' or '_'"
             )
         if self.max_turns < 1:
             raise ConfigError(f"agent {self.name}: max_turns must be at least 1")

@@ -138,3 +138,11 @@ def test_a_tool_named_like_a_handoff_tool_is_refused() -> None:
         Handoffs(
             [Agent("triage", handoffs=["billing"], tools=[transfer_to_billing]), Agent("billing")]
         )
+
+
+@pytest.mark.parametrize("name", ["té", "a b", "_", ""])
+def test_agent_names_are_ascii_words_as_tool_names_need(name: str) -> None:
+    # an agent's name becomes part of tool names (transfer_to_NAME), which providers
+    # accept in ASCII only
+    with pytest.raises(ConfigError, match="must be non-empty ASCII letters"):
+        Agent(name)

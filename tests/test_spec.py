@@ -259,6 +259,13 @@ def test_a_budget_that_caps_nothing_is_a_located_error(tmp_path: Path, value: st
     assert str(exc) == f"{path}:12:8: budget.usd: input should be a finite number"
 
 
+def test_handoffs_of_an_agent_in_no_handoffs_team_are_an_error(tmp_path: Path) -> None:
+    text = agents_spec("lead: {}\nresearcher: {handoffs: [writer]}\nwriter: {}\n")
+    exc, path = spec_error(tmp_path, text)
+    assert exc.key == "agents.researcher.handoffs"
+    assert str(exc).startswith(f"{path}:5:16: agents.researcher.handoffs: researcher hands off, ")
+
+
 def test_missing_required_key_points_at_the_parent_mapping(tmp_path: Path) -> None:
     exc, path = spec_error(
         tmp_path,

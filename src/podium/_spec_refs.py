@@ -153,6 +153,18 @@ class _Checker:
                         f"{_team_name(at)} (its agents: {', '.join(team.agents)})",
                     )
 
+    def idle_handoffs(self, teams: Sequence[TeamModel]) -> None:
+        """Handoffs declared by an agent that is in no handoffs team: never offered."""
+        members = {m for t in teams if isinstance(t, HandoffsTeam) for m in t.agents}
+        for name, agent in self.agents.items():
+            if agent.handoffs and name not in members:
+                self.fail(
+                    ("agents", name, "handoffs"),
+                    f"{name} hands off, but is in no handoffs team (pattern: handoffs), so "
+                    "it could never transfer; add it to one or drop its handoffs",
+                    at_key=True,
+                )
+
     def cycles(self) -> None:
         state: dict[str, int] = {}  # 1: on the current path, 2: done
         height: dict[str, int] = {}  # levels of teams in a team, itself included
@@ -212,6 +224,7 @@ def check_references(
     checker.team(("team",), root)
     for name, team in teams.items():
         checker.team(("teams", name), team)
+    checker.idle_handoffs([root, *teams.values()])
     checker.cycles()
     found = first_error(checker.errors)
     if found is not None:

@@ -266,6 +266,17 @@ def test_handoffs_of_an_agent_in_no_handoffs_team_are_an_error(tmp_path: Path) -
     assert str(exc).startswith(f"{path}:5:16: agents.researcher.handoffs: researcher hands off, ")
 
 
+def test_a_misspelt_window_says_what_it_takes(tmp_path: Path) -> None:
+    text = (
+        "version: 1\nname: chat\nagents:\n  a: {}\n  b: {}\n"
+        "team:\n  pattern: group_chat\n  participants: [a, b]\n  window: aut\n"
+    )
+    exc, path = spec_error(tmp_path, text)
+    assert str(exc) == (
+        f"{path}:9:11: team.window: expected a number of messages, 'auto' or null, got 'aut'"
+    )
+
+
 def test_missing_required_key_points_at_the_parent_mapping(tmp_path: Path) -> None:
     exc, path = spec_error(
         tmp_path,

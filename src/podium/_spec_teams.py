@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from podium._engine._runner import Runnable
 from podium._spec_check import (
@@ -260,6 +260,12 @@ SelectorSpec = Annotated[
 ]
 
 
+def _check_window(value: object) -> object:
+    if isinstance(value, str) and value != "auto":  # else pydantic only asks for an integer
+        raise ValueError(f"expected a number of messages, 'auto' or null, got {value!r}")
+    return value
+
+
 class GroupChatTeam(_Team):
     """``pattern: group_chat``: participants take turns on one conversation."""
 
@@ -267,7 +273,7 @@ class GroupChatTeam(_Team):
     participants: list[AgentName] = Field(min_length=2)
     selector: SelectorSpec = ROUND_ROBIN
     max_rounds: AtLeastOne = 10
-    window: AtLeastOne | Literal["auto"] | None = "auto"
+    window: Annotated[AtLeastOne | Literal["auto"] | None, BeforeValidator(_check_window)] = "auto"
     done_signal: str = Field(default="DONE", min_length=1)
     terminate: CallablePath | None = None
 

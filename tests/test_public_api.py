@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+
+import pytest
 
 import podium
 
@@ -45,7 +48,9 @@ PUBLIC = [
     "PodiumError",
     "ProviderError",
     "Registry",
+    "ReplayDivergence",
     "Result",
+    "RunBusy",
     "RunError",
     "RunStore",
     "RunUsage",
@@ -89,3 +94,24 @@ def test_errors_share_one_root() -> None:
     assert all(issubclass(e, podium.PodiumError) for e in errors)
     codes = [e.code for e in errors]
     assert len(set(codes)) == len(codes)
+
+
+async def test_sync_twins_inside_an_event_loop_say_to_await() -> None:
+    agent = podium.Agent("writer", role="writes")
+    calls = [
+        ("run_sync", lambda: agent.run_sync("hi", store=podium.MemoryStore())),
+        ("resume_sync", lambda: agent.resume_sync("run-1")),
+        ("fork_sync", lambda: agent.fork_sync("run-1", "root")),
+    ]
+    for name, call in calls:
+        with pytest.raises(RuntimeError) as info:
+            call()
+        message = str(info.value)
+        assert f"{name}()" in message
+        assert f"await {name.removesuffix('_sync')}(" in message
+
+
+async def test_run_sync_works_in_a_thread_while_a_loop_runs() -> None:
+    agent = podium.Agent("writer", role="writes")
+    result = await asyncio.to_thread(agent.run_sync, "hi", store=podium.MemoryStore())
+    assert result.stop_reason is podium.StopReason.COMPLETED

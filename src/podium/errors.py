@@ -27,14 +27,16 @@ returns a `Result` with a typed `stop_reason`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from podium.result import RunUsage
 
 __all__ = [
+    "AllModelsFailed",
     "BlackboardConflict",
     "BlackboardError",
+    "CircuitOpen",
     "ConfigError",
     "HandoffError",
     "IncompleteResponse",
@@ -55,6 +57,16 @@ class PodiumError(Exception):
     """Root of every podium error; `code` is stable and safe to match on."""
 
     code: ClassVar[str] = "podium"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default calls `cls(*args)`, which fails for keyword-only fields:
+        # rebuild from the same args and restore the fields as they are.
+        return _rebuild, (type(self), self.args), self.__dict__
+
+
+def _rebuild(cls: type[PodiumError], args: tuple[Any, ...]) -> PodiumError:
+    """An unpickled error: `cls` with `args`, its `__init__` skipped (the fields follow)."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigError(PodiumError):

@@ -125,12 +125,27 @@ class RunMixin:
 
     def run_sync(self, task: str, **kwargs: Any) -> Result:
         """`run`, for code without an event loop."""
+        _no_running_loop("run")
         return asyncio.run(self.run(task, **kwargs))
 
     def resume_sync(self, run_id: str, **kwargs: Any) -> Result:
         """`resume`, for code without an event loop."""
+        _no_running_loop("resume")
         return asyncio.run(self.resume(run_id, **kwargs))
 
     def fork_sync(self, run_id: str, at: str, **kwargs: Any) -> Result:
         """`fork`, for code without an event loop."""
+        _no_running_loop("fork")
         return asyncio.run(self.fork(run_id, at, **kwargs))
+
+
+def _no_running_loop(method: str) -> None:
+    """Refuse a `*_sync` call made where an event loop already runs (async code, Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"{method}_sync() cannot be called while an event loop is running in this thread "
+        f"(inside async code or a notebook): use `await {method}(...)` instead"
+    )

@@ -26,8 +26,9 @@ from podium.guards._estimate_walk import (
     REVIEWER_TEXT,
     SELECTOR_TEXT,
 )
+from podium.patterns import Handoffs
 from podium.spec import load_spec
-from podium.testing import Price, ScriptedModel
+from podium.testing import Price, ScriptedModel, call
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPECS = sorted(
@@ -314,3 +315,51 @@ prices: {"scripted:estimate-priced": {input: 100, output: 400}}
     assert tighter["budget"]["model_calls"] == 1 and tighter["allowed"]["calls"] == 1
     missing = runner.invoke(app, ["estimate", str(path), "x"])
     assert missing.exit_code == 2 and "missing required input 'topic'" in missing.stderr
+
+
+# --- shapes at the edges of the allowances ----------------------------------------------------
+
+
+def test_a_selector_call_with_many_long_names_fits_its_bound() -> None:
+    names = [f"participant_with_a_rather_long_name_{i:02d}" for i in range(6)]
+    chooser = scripted({"_NextSpeaker": json.dumps({"speaker": names[1]})})
+    chat = GroupChat(
+        [Agent(n, model=chooser, max_tokens=16) for n in names],
+        selector=Agent("mod", model=chooser, max_tokens=16),
+        max_rounds=1,
+    )
+    limits = Limits(max_turns=1)
+    rows = {a.name: a for a in estimate(chat, "go", limits=limits).agents}
+    result = chat.run_sync("go", store=MemoryStore(), limits=limits)
+    assert result.ok, result.error
+    (selection, _) = chooser.requests
+    assert input_token_bound(selection) <= rows["mod"].max_input_tokens
+
+
+def test_handoff_tools_named_after_long_agent_names_fit_the_bound() -> None:
+    class Ticket(BaseModel):
+        order_id: str
+
+    first, second = "a" * 60, "b" * 60
+    model = ScriptedModel([call(f"transfer_to_{second}", reason="r", payload={"order_id": "1"})])
+    team = Handoffs(
+        [
+            Agent(first, handoffs=[second], max_tokens=16, model=model),
+            Agent(second, handoffs=[first], max_tokens=16, handoff_input=Ticket, model=model),
+        ],
+        max_handoffs=0,
+    )
+    limits = Limits(max_turns=1)
+    rows = {a.name: a for a in estimate(team, "go", limits=limits).agents}
+    team.run_sync("go", store=MemoryStore(), limits=limits)  # stops: no handoff allowed
+    (request,) = model.requests
+    assert input_token_bound(request) <= rows[first].max_input_tokens
+
+
+def test_an_agent_that_fails_at_its_first_malformed_call_still_makes_one_call() -> None:
+    agent = Agent("a", max_malformed_tool_calls=0, model=ScriptedModel(["done"]))
+    found = estimate(agent, "go")
+    result = agent.run_sync("go", store=MemoryStore())
+    assert result.ok, result.error
+    assert result.usage.total.model_calls == 1 <= found.worst.calls
+    assert found.agents[0].max_calls >= 1

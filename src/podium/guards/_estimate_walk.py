@@ -256,7 +256,8 @@ class Walker:
         if self.limits.max_turns is not None:
             turns = min(turns, self.limits.max_turns)
         if not has_tools:
-            turns = min(turns, agent.max_malformed_tool_calls + (1 if structured else 0))
+            malformed = max(agent.max_malformed_tool_calls, 1)  # its first call is made
+            turns = min(turns, malformed + (1 if structured else 0))
         system = system_prompt(agent, LoopOptions(output_type=output_type))
         user = render_task(Task(text=at.text, inputs=self.inputs))
         specs = tuple(t.spec for t in agent.tools)
@@ -394,14 +395,17 @@ class Walker:
         robin = r.selector == "round_robin"
         selector = _Node(Cost(), Cost())
         if isinstance(r.selector, _AgentShape):
-            cards = sum(len(p.name) + len(p.role or "") + 8 for p in members)
+            cards = sum(
+                len(f"- {p.name}: {p.role or 'general purpose'}\n".encode()) for p in members
+            )
+            choices = 2 * sum(len(p.name) + 4 for p in members) + 32  # its schema lists them
             selector = self.site(
                 r.selector,
                 _At(
                     n=at.n * rounds,
                     least_n=at.least_n,
                     text=at.text,
-                    extra=said + cards,
+                    extra=said + cards + choices,
                     role="selector",
                     team=r.name,
                 ),
@@ -442,7 +446,8 @@ class Walker:
         for agent in r.agents:
             tools = 0
             for target in (by_name[t] for t in agent.handoffs if t in by_name):
-                tools += HANDOFF_TOOL + len(target.role.encode())
+                # its name is in the tool's name, description, schema title and payload
+                tools += HANDOFF_TOOL + len(target.role.encode()) + 4 * len(target.name)
                 schema: Any = getattr(target, "handoff_input", None)
                 if _structured(schema):
                     tools += len(json.dumps(schema_of(schema)).encode())

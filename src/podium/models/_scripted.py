@@ -58,8 +58,38 @@ def _input_tokens(request: ModelRequest) -> int:
     return size + sum(count_tokens(json.dumps(t.parameters)) for t in request.tools)
 
 
+def _tool_calls(model: str, answer: object) -> tuple[ToolCall, ...]:
+    """`answer` as tool calls; anything else is a mistake in the script."""
+    calls = tuple(answer) if isinstance(answer, Sequence) and not isinstance(answer, str) else ()
+    if not calls or not all(isinstance(c, ToolCall) for c in calls):
+        raise ConfigError(
+            f"{model}: a scripted response must be text, a ModelResponse or tool call(s) "
+            f"(podium.testing.call), not {answer!r}"
+        )
+    return calls
+
+
+def _cut(text: str, calls: Sequence[ToolCall], max_tokens: int) -> tuple[str, tuple[ToolCall, ...]]:
+    """What fits in `max_tokens`: the text, then the calls in order (the last one cut short)."""
+    left = max_tokens
+    text = text.encode()[: left * 4].decode(errors="ignore")
+    left -= count_tokens(text)
+    kept: list[ToolCall] = []
+    for c in calls:
+        if left <= 0:
+            break
+        arguments = c.arguments.encode()[: left * 4].decode(errors="ignore")
+        kept.append(ToolCall(id=c.id, name=c.name, arguments=arguments))
+        left -= count_tokens(arguments)
+    return text, tuple(kept)
+
+
 class ScriptedModel:
     """Deterministic, offline model.
+
+    Tokens are UTF-8 bytes / 4 (`count_tokens`). Like a real model, an answer
+    longer than the request's ``max_tokens`` is cut there (its text, then its
+    tool calls' arguments, in order) with ``finish_reason="length"``.
 
     Args:
         responses: answers replayed in order: text, a `ModelResponse`, or tool
@@ -134,6 +164,11 @@ class ScriptedModel:
         agent = agent_of(request)
         key = agent if agent in self._queues else ""
         queue = self._queues.get(key)
+        if queue is None:
+            raise ConfigError(
+                f"{self.name}: the script has no responses for agent {agent!r}; it "
+                f"scripts {', '.join(map(repr, self._queues))}"
+            )
         if not queue:
             who = f" for agent {agent!r}" if agent else ""
             raise ConfigError(f"{self.name}: the script has no response left{who}")
@@ -145,7 +180,7 @@ class ScriptedModel:
         elif isinstance(answer, str):
             response = ModelResponse(text=answer)
         else:
-            calls = (answer,) if isinstance(answer, ToolCall) else tuple(answer)
+            calls = (answer,) if isinstance(answer, ToolCall) else _tool_calls(self.name, answer)
             calls = tuple(
                 c
                 if c.id
@@ -153,12 +188,10 @@ class ScriptedModel:
                 for c in calls
             )
             response = ModelResponse(tool_calls=calls, finish_reason="tool_calls")
-        text, finish = response.text, response.finish_reason
-        out_tokens = count_tokens(text) + sum(
-            count_tokens(c.arguments) for c in response.tool_calls
-        )
-        if out_tokens > request.max_tokens and not response.tool_calls:
-            text = text.encode()[: request.max_tokens * 4].decode(errors="ignore")
+        text, calls, finish = response.text, response.tool_calls, response.finish_reason
+        out_tokens = count_tokens(text) + sum(count_tokens(c.arguments) for c in calls)
+        if out_tokens > request.max_tokens:  # cut like a real model: budgets count on it
+            text, calls = _cut(text, calls, request.max_tokens)
             out_tokens, finish = request.max_tokens, "length"
         in_tokens = _input_tokens(request)
         if response.usage.input_tokens or response.usage.output_tokens:
@@ -173,7 +206,7 @@ class ScriptedModel:
             usage = cost_of(self.name, in_tokens, out_tokens)
         return ModelResponse(
             text=text,
-            tool_calls=response.tool_calls,
+            tool_calls=calls,
             usage=usage,
             model=self.name,
             finish_reason=finish,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from wire_server import Clock, Reply, WireServer, error_body, no_sleep, openai_completion
 
-from podium.errors import CircuitOpen, ProviderError
+from podium.errors import CircuitOpen, ConfigError, ProviderError
 from podium.messages import Message
 from podium.models import CircuitBreaker, CircuitBreakerModel, CircuitState, RetryingModel
 from podium.models._base import ModelRequest
@@ -194,3 +194,9 @@ async def test_resolved_models_share_their_endpoints_breaker(server: WireServer)
             inner = model.model.model
             assert isinstance(inner, OpenAIModel)
             await inner.aclose()
+
+
+@pytest.mark.parametrize(("threshold", "cooldown"), [(0, 30.0), (3, -1.0)])
+def test_a_breaker_that_could_never_work_is_a_config_error(threshold: int, cooldown: float) -> None:
+    with pytest.raises(ConfigError, match="failure_threshold must be at least 1"):
+        CircuitBreaker(failure_threshold=threshold, cooldown=cooldown)

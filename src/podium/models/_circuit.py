@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from podium.errors import CircuitOpen, ProviderError
+from podium.errors import CircuitOpen, ConfigError, ProviderError
 from podium.models._base import Model, ModelRequest, ModelResponse
 
 __all__ = [
@@ -66,7 +66,10 @@ class CircuitBreaker:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if failure_threshold < 1 or cooldown < 0:
-            raise ValueError("failure_threshold must be >= 1 and cooldown >= 0")
+            raise ConfigError(
+                f"circuit breaker: failure_threshold must be at least 1 and cooldown at least 0, "
+                f"not {failure_threshold} and {cooldown}"
+            )
         self.key = key
         self.failure_threshold = failure_threshold
         self.cooldown = cooldown

@@ -37,3 +37,25 @@ def test_texts_found_clean_stay_clean_and_secrets_are_found_every_time() -> None
     for _ in range(3):  # a secret is never remembered as clean
         assert redactor.might_contain_obj({"text": "password hunter2-very-secret"})
     assert redactor.scrub("x hunter2-very-secret y") == f"x {REDACTED} y"
+
+
+def test_every_documented_key_shape_is_redacted() -> None:
+    redactor = Redactor()
+    keys = [
+        "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0k1",
+        KEY,
+        "Bearer " + "abcdefghijklmnop1234",
+        "AKIA" + "ABCDEFGHIJKLMNOP",
+        "ghp_" + "a" * 36,
+        "github_pat_" + "11ABCDEFG0123456789_abcdefghij",
+        "glpat-" + "abcdefghij0123456789",
+        "sk_live_" + "a1B2c3D4e5F6g7H8i9J0",
+        "rk_live_" + "a1B2c3D4e5F6g7H8i9J0",
+        "hf_" + "a1B2c3D4e5F6g7H8i9J0a1B2c3D4e5F6",
+        "xoxb-" + "1234567890-abcdef",
+        "AIza" + "B" * 35,
+    ]
+    for key in keys:
+        text = f"the key is {key} here"
+        assert redactor.might_contain_obj({"text": text}), key
+        assert redactor.scrub(text) == f"the key is {REDACTED} here", key

@@ -97,13 +97,16 @@ class Orchestrator(RunMixin):
         plans: list[Plan] = []
         feedback = ""
         base = ctx
+        # results go to `task.<id>`; a nested team's under its own step path, so they
+        # neither overwrite nor pass for an enclosing orchestrator's subtask results
+        keys = f"{ctx.path.removeprefix('root/')}/task." if ctx.depth else "task."
         while True:
             plan = await self._plan(task, base, feedback)
             self._check_plan(plan, plans, base)
             plans.append(plan)
             try:
-                results = await self._execute(plan, task, base)
-                return await self._aggregate(task, plan, results, base)
+                results = await self._execute(plan, task, base, keys)
+                return await self._aggregate(task, plan, results, base, keys)
             except Exception as exc:
                 if not _replannable(exc):
                     raise
@@ -186,7 +189,7 @@ class Orchestrator(RunMixin):
         ctx.emit(EventKind.PLAN, path=plan_ctx.path, payload={"plan": plan.model_dump()})
         return plan
 
-    async def _execute(self, plan: Plan, task: Task, ctx: StepContext) -> dict[str, Any]:
+    async def _execute(self, plan: Plan, task: Task, ctx: StepContext, keys: str) -> dict[str, Any]:
         limit = min(self.max_concurrency, ctx.state.max_concurrency)
         semaphore = asyncio.Semaphore(limit)
         done = {s.id: asyncio.Event() for s in plan.subtasks}
@@ -197,10 +200,10 @@ class Orchestrator(RunMixin):
             for dep in sub.depends_on:
                 await done[dep].wait()
             deps = sub.depends_on
-            usable = self._usable(deps, self.registry.get(sub.assignee), ctx) if deps else ()
+            usable = self._usable(deps, self.registry.get(sub.assignee), ctx, keys) if deps else ()
             context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in usable)
             async with semaphore:
-                results[sub.id] = await self._run_subtask(sub, task, context, ctx)
+                results[sub.id] = await self._run_subtask(sub, task, context, ctx, keys)
             done[sub.id].set()
 
         await _run_all([run_one(s) for s in plan.subtasks])
@@ -209,7 +212,9 @@ class Orchestrator(RunMixin):
             raise RuntimeError(f"team {self.name}: subtasks {pending} did not finish")
         return results
 
-    def _usable(self, ids: Sequence[str], consumer: object, ctx: StepContext) -> list[str]:
+    def _usable(
+        self, ids: Sequence[str], consumer: object, ctx: StepContext, keys: str
+    ) -> list[str]:
         """The subtask results `consumer` may see: verified ones only, if it says so."""
         if not getattr(consumer, "reads_verified_only", False):
             return list(ids)
@@ -217,16 +222,20 @@ class Orchestrator(RunMixin):
         return [
             i
             for i in ids
-            if (entry := board.get(f"task.{i}")) is not None
-            and entry.status is EntryStatus.VERIFIED
+            if (entry := board.get(keys + i)) is not None and entry.status is EntryStatus.VERIFIED
         ]
 
     async def _run_subtask(
-        self, sub: Subtask, task: Task, context: tuple[tuple[str, str], ...], ctx: StepContext
+        self,
+        sub: Subtask,
+        task: Task,
+        context: tuple[tuple[str, str], ...],
+        ctx: StepContext,
+        keys: str,
     ) -> Any:
         """One subtask: the worker, its result on the blackboard, review and retries."""
         worker = self.registry.get(sub.assignee)
-        key = f"task.{sub.id}"
+        key = keys + sub.id
         feedback = ""
         for attempt in range(self.max_review_retries + 1):
             segment = f"task[{sub.id}]" + (f"#{attempt}" if attempt else "")
@@ -246,7 +255,7 @@ class Orchestrator(RunMixin):
                 Task(text=sub.instructions, inputs=task.inputs, context=context, feedback=feedback),
                 sub_ctx,
             )
-            sub_ctx.write(key, output, allowed=None, sources=[f"task.{d}" for d in sub.depends_on])
+            sub_ctx.write(key, output, allowed=None, sources=[keys + d for d in sub.depends_on])
             verdict = None
             if self.reviewer is not None:
                 verdict = await review(self.reviewer, sub, output, key, sub_ctx, attempt)
@@ -279,12 +288,12 @@ class Orchestrator(RunMixin):
         )
 
     async def _aggregate(
-        self, task: Task, plan: Plan, results: dict[str, Any], ctx: StepContext
+        self, task: Task, plan: Plan, results: dict[str, Any], ctx: StepContext, keys: str
     ) -> Any:
         agent = self.aggregator or self.planner
         subtasks = plan.subtasks
         if getattr(agent, "reads_verified_only", False):
-            usable = set(self._usable([s.id for s in subtasks], agent, ctx))
+            usable = set(self._usable([s.id for s in subtasks], agent, ctx, keys))
             subtasks = [s for s in subtasks if s.id in usable]
         context = tuple(
             (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", as_text(results[s.id]))
@@ -304,7 +313,9 @@ def _replannable(exc: BaseException) -> bool:
     would hide it behind a loop or max_replans stop.
     """
     if isinstance(exc, GuardStop):
-        return exc.reason is StopReason.MAX_TURNS
+        # max_replans from inside a subtask is a nested orchestrator giving up: a
+        # failed worker (this team's own max_replans is raised outside its plans)
+        return exc.reason is StopReason.MAX_TURNS or exc.reason is StopReason.MAX_REPLANS
     if isinstance(exc, ProviderError) and not isinstance(exc, IncompleteResponse):
         return False
     if isinstance(exc, ConfigError):

@@ -12,6 +12,7 @@ treated as a rejection.
 from __future__ import annotations
 
 import getpass
+import json
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -159,6 +160,68 @@ async def pending_approvals(store: RunStore, *, limit: int = 200) -> list[Pendin
     return out
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+def _misfit(value: Any, schema: dict[str, Any]) -> str | None:
+    """Why `value` does not fit a property's schema (only simple checks), or None."""
+    if "enum" in schema and value not in schema["enum"]:
+        return f"must be one of {schema['enum']}"
+    names = schema.get("type")
+    if names is None:
+        return None  # anyOf, $ref ...: left to the tool's own validation
+    names = [names] if isinstance(names, str) else list(names)
+    for name in names:
+        kinds = _JSON_TYPES.get(name, (object,))
+        if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
+            return None
+    return f"must be {' or '.join(names)}"
+
+
+def _check_edit(request: Event, edited: str) -> None:
+    """Refuse edited arguments the gated tool could not run with, now rather than on resume."""
+    where = f"--edit for {request.path!r}"
+    if request.payload.get("kind") not in ("tool", "interrupted_write"):
+        raise ConfigError(f"{where}: only a tool call's arguments can be edited")
+    if default_redactor().scrub(edited) != edited:
+        raise ConfigError(
+            f"{where} holds a secret, which is never stored, so the tool would get "
+            "[REDACTED] instead; give secrets to tools through the environment"
+        )
+    try:
+        arguments = json.loads(edited)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where} is not valid JSON ({exc.msg} at {exc.pos})") from None
+    if not isinstance(arguments, dict):
+        raise ConfigError(f"{where} must be a JSON object of the tool's arguments")
+    schema = request.payload.get("parameters")
+    if not isinstance(schema, dict):
+        return  # recorded before podium kept the schema: the tool checks on resume
+    properties: dict[str, Any] = schema.get("properties", {})
+    problems = [f"{k}: missing" for k in schema.get("required", []) if k not in arguments]
+    for key, value in arguments.items():
+        if key not in properties:
+            if not schema.get("additionalProperties"):
+                problems.append(f"{key}: not an argument of {request.payload.get('name')!r}")
+            continue
+        why = _misfit(value, properties[key])
+        if why:
+            problems.append(f"{key}: {why}")
+    if problems:
+        expected = ", ".join(properties) or "none"
+        raise ConfigError(
+            f"{where} does not fit the tool's arguments ({expected}): {'; '.join(problems)}"
+        )
+
+
 def _who() -> str:
     try:
         user = getpass.getuser()
@@ -178,8 +241,11 @@ async def decide(
     """Record a decision for the pending gate at `step` of `run_id`.
 
     Raises:
-        ConfigError: no such run, no pending gate at that step, or an answer
-            to a gate that asks for approval.
+        ConfigError: no such run, no pending gate at that step, an answer to a
+            gate that asks for approval, an approval after the gate timed out,
+            or edited arguments the tool could not run with (not a JSON object
+            that fits its schema, a secret in them, or a gate that is no tool
+            call).
         RunBusy: a live process is running the run right now.
     """
     run = await store.get_run(run_id)
@@ -204,6 +270,17 @@ async def decide(
                 f"{step!r} of run {run.run_id} asks for approval, not an answer; "
                 "decide with podium approve or podium reject"
             )
+        expires_at = request.payload.get("expires_at")
+        if approval.approved and expires_at is not None and time.time() >= float(expires_at):
+            # the time to approve is up; a rejection is still taken (it never acts)
+            raise ConfigError(
+                f"the gate {step!r} of run {run.run_id} timed out at "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(float(expires_at)))}, "
+                f"too late to approve it: its approval_default applies on podium resume "
+                f"{run.run_id}"
+            )
+        if approval.approved and approval.edited_arguments is not None:
+            _check_edit(request, approval.edited_arguments)
         decided_by = approval.decided_by if approval.decided_by != "approver" else _who()
         event = Event(
             run_id=run.run_id,

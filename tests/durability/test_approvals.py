@@ -120,6 +120,16 @@ def test_edit_runs_the_tool_with_the_edited_arguments(tmp_path: Path) -> None:
     assert decision_events(tmp_path, run_id)[0]["payload"]["edited_arguments"] == edit  # type: ignore[index]
 
 
+@pytest.mark.slow
+def test_an_edit_that_does_not_fit_the_tool_is_refused_by_podium_approve(tmp_path: Path) -> None:
+    run_id, step = started(tmp_path)
+    edit = json.dumps({"to": "boss@example.com", "bdy": "typo"})
+    refused = podium(tmp_path, "approve", run_id, step, "--edit", edit)
+    assert refused.returncode == 1
+    assert "body: missing" in refused.stderr and "bdy: not an argument" in refused.stderr
+    assert [p["step"] for p in json.loads(podium(tmp_path, "approvals", "--json").stdout)] == [step]
+
+
 sent: list[str] = []
 
 
@@ -306,3 +316,133 @@ async def test_a_secret_in_the_task_makes_resume_say_why_it_diverges(
     await decide(store, paused.run_id, step, Approval(approved=True))
     with pytest.raises(ReplayDivergence, match="held a secret, which is never stored"):
         await agent.resume(paused.run_id, store=store)
+
+
+async def paused_launch(store: MemoryStore) -> tuple[str, str]:
+    paused = await launcher().run("go", store=store)
+    assert paused.stop_reason is StopReason.WAITING_APPROVAL
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+    )
+    return paused.run_id, step
+
+
+@pytest.mark.parametrize("answer", ["no", "deny", {"approved": False}, [False]])
+async def test_an_approver_answer_that_is_not_a_decision_does_not_approve(answer: object) -> None:
+    sent.clear()
+    store = MemoryStore()
+    result = await launcher().run("go", store=store, approver=lambda request: answer)
+    assert result.ok and sent == []
+    (told,) = [e for e in await store.events(result.run_id) if e.kind is EventKind.TOOL_RESULT]
+    assert "not an Approval or a bool" in told.payload["result"]
+
+
+async def test_a_decision_after_the_gate_timed_out_is_refused_and_the_default_applies() -> None:
+    import asyncio
+
+    from podium.approvals import decide
+    from podium.errors import ConfigError
+
+    sent.clear()
+    store = MemoryStore()
+    run_id, step = await paused_launch(store)
+    await asyncio.sleep(0.1)  # launch's approval_timeout (0.05 s) is up: the default is deny
+    with pytest.raises(ConfigError, match="timed out"):
+        await decide(store, run_id, step, Approval(approved=True))
+    resumed = await launcher().resume(run_id, store=store)
+    assert resumed.ok and sent == []
+    decided = [e for e in await store.events(run_id) if e.kind is EventKind.APPROVAL_DECISION]
+    assert [e.payload["decided_by"] for e in decided] == ["timeout"]
+
+
+@tool(effect="write", needs_approval=True)
+def book(city: str, nights: int, note: str = "") -> str:
+    """Book a hotel."""
+    sent.append(f"{city}/{nights}/{note}")
+    return "booked"
+
+
+def booker() -> Agent:
+    return Agent(
+        "travel",
+        tools=[book],
+        model=ScriptedModel(
+            fn=lambda r: next(
+                (m.content for m in r.messages if m.role == "tool"),
+                call("book", city="Oslo", nights=2),
+            )
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        ('{"city": "Bergen"}', "nights"),  # a required argument is missing
+        ('{"city": "Bergen", "nights": "two"}', "nights"),  # the wrong type
+        ('{"city": "Bergen", "nights": 3, "nite": "quiet"}', "nite"),  # a typo is not dropped
+        ('["Bergen", 3]', "JSON object"),
+    ],
+)
+async def test_an_edit_that_does_not_fit_the_tool_is_refused_when_deciding(
+    edit: str, problem: str
+) -> None:
+    from podium.approvals import decide, pending_approvals
+    from podium.errors import ConfigError
+
+    sent.clear()
+    store = MemoryStore()
+    paused = await booker().run("book a stay", store=store)
+    (gate,) = await pending_approvals(store)
+    with pytest.raises(ConfigError, match=problem):
+        await decide(
+            store, paused.run_id, gate.step, Approval(approved=True, edited_arguments=edit)
+        )
+    assert [p.step for p in await pending_approvals(store)] == [gate.step]  # still undecided
+    fits = '{"city": "Bergen", "nights": 3, "note": "quiet"}'
+    await decide(store, paused.run_id, gate.step, Approval(approved=True, edited_arguments=fits))
+    assert (await booker().resume(paused.run_id, store=store)).ok
+    assert sent == ["Bergen/3/quiet"]
+
+
+async def test_an_edit_of_a_gate_that_is_not_a_tool_call_is_refused() -> None:
+    from podium.approvals import decide, pending_approvals
+    from podium.errors import ConfigError
+    from podium.patterns import Pipeline, Stage
+
+    team = Pipeline(
+        [
+            Agent("draft", model=ScriptedModel(["the draft"])),
+            Stage(Agent("publish", model=ScriptedModel(["published"])), approval=True),
+        ]
+    )
+    store = MemoryStore()
+    paused = await team.run("ship it", store=store)
+    (gate,) = await pending_approvals(store)
+    with pytest.raises(ConfigError, match="only a tool call"):
+        await decide(
+            store, paused.run_id, gate.step, Approval(approved=True, edited_arguments="{}")
+        )
+
+
+async def test_an_edit_holding_a_secret_is_refused_and_a_comment_is_stored_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podium.approvals import decide
+    from podium.errors import ConfigError
+
+    secret = "sk-proj-abcdefghijklmnopqrstuvwx"
+    monkeypatch.setenv("TRAVEL_API_KEY", secret)
+    sent.clear()
+    store = MemoryStore()
+    paused = await booker().run("book a stay", store=store)
+    step = next(
+        e.path for e in await store.events(paused.run_id) if e.kind is EventKind.APPROVAL_REQUEST
+    )
+    edit = json.dumps({"city": "Oslo", "nights": 2, "note": f"pay with {secret}"})
+    with pytest.raises(ConfigError, match="secret"):
+        await decide(store, paused.run_id, step, Approval(approved=True, edited_arguments=edit))
+    await decide(store, paused.run_id, step, Approval(approved=True, comment=f"key {secret}"))
+    assert (await booker().resume(paused.run_id, store=store)).ok
+    assert sent == ["Oslo/2/"]  # never run with "[REDACTED]" in place of the secret
+    assert secret not in json.dumps([e.to_dict() for e in await store.events(paused.run_id)])

@@ -32,7 +32,17 @@ def _to_decision(answer: Any, step: str, binding: str, kind: GateKind) -> Decisi
         return Decision(
             step=step, approved=True, decided_by="approver", binding=binding, answer=answer
         )
-    return Decision(step=step, approved=bool(answer), decided_by="approver", binding=binding)
+    if isinstance(answer, bool) or answer is None:
+        return Decision(step=step, approved=bool(answer), decided_by="approver", binding=binding)
+    # anything else ("no", {"approved": False}) is not a decision: rejected, never truthy
+    return Decision(
+        step=step,
+        approved=False,
+        decided_by="approver",
+        binding=binding,
+        comment=f"the approver returned {bound(repr(answer), 200)}, not an Approval or a bool; "
+        "rejected to be safe",
+    )
 
 
 def _record(ctx: StepContext, path: str, decision: Decision) -> None:
@@ -60,12 +70,14 @@ async def gate(
     reason: str,
     expires_after: float | None = None,
     default_approve: bool = False,
+    parameters: dict[str, Any] | None = None,
 ) -> Decision:
     """The decision for the gate at `path`; pauses the run when there is none yet.
 
     Order: a decision already in the log (bound to this exact call, else it is a
     rejection); an expired request gets the default decision; an in-process
-    approver; otherwise an `approval_request` is recorded and the run stops with
+    approver; otherwise an `approval_request` is recorded (with the tool's
+    argument schema `parameters`, which an edit must fit) and the run stops with
     ``waiting_approval`` (``waiting_input`` for questions).
     """
     binding = args_hash(ctx.agent, name, arguments)
@@ -73,7 +85,16 @@ async def gate(
     decision = replay.decision(path) if replay is not None else None
     if decision is None:
         decision = await _decide_now(
-            ctx, path, kind, name, arguments, reason, binding, expires_after, default_approve
+            ctx,
+            path,
+            kind,
+            name,
+            arguments,
+            reason,
+            binding,
+            expires_after,
+            default_approve,
+            parameters,
         )
     if decision.binding and decision.binding != binding:
         ctx.emit(
@@ -106,6 +127,7 @@ async def _decide_now(
     binding: str,
     expires_after: float | None,
     default_approve: bool,
+    parameters: dict[str, Any] | None,
 ) -> Decision:
     replay = ctx.state.recorder.replay
     earlier = replay.requests.get(path) if replay is not None else None
@@ -147,6 +169,7 @@ async def _decide_now(
             "reason": reason,
             "binding": binding,
             "expires_at": request.expires_at,
+            **({"parameters": parameters} if parameters is not None else {}),
         },
     )
     await ctx.state.recorder.flush()

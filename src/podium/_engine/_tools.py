@@ -137,6 +137,7 @@ async def _approve(
         reason=reason,
         expires_after=tool.approval_timeout,
         default_approve=tool.approval_default == "approve",
+        parameters=tool.spec.parameters,
     )
     detail = {
         "decision": {

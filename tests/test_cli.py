@@ -346,3 +346,31 @@ def test_answering_a_question_says_answered(tmp_path: Path) -> None:
     )
     assert answered.exit_code == 0, answered.output
     assert answered.stdout.startswith(f"answered {question['step']}")
+
+
+def test_approvals_marks_a_gate_whose_time_is_up(tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    from podium import Agent, SqliteStore, tool
+    from podium.testing import ScriptedModel, call
+
+    @tool(effect="write", needs_approval=True, approval_timeout=0.05)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    async def pause() -> None:
+        store = SqliteStore(tmp_path / "runs.db")
+        try:
+            model = ScriptedModel([call("publish", text="hi")])
+            await Agent("writer", tools=[publish], model=model).run("x", store=store)
+        finally:
+            await store.close()
+
+    asyncio.run(pause())
+    time.sleep(0.1)
+    listed = runner.invoke(app, ["approvals", "--store", str(tmp_path / "runs.db")])
+    assert listed.exit_code == 0, listed.output
+    cells = "".join(c for c in listed.stdout if c.isalnum() or c == ":")  # folded cells
+    assert "timedout:itsdefaultappliesonresume" in cells

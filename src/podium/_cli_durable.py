@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,8 +141,11 @@ def approvals(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
     table = Table(title="Waiting for a human", title_justify="left")
     for col in ("run", "step", "agent", "kind", "what", "arguments / question", "asked"):
         table.add_column(col, overflow="fold")
+    now = time.time()
     for p in pending:
         asked = dt.datetime.fromtimestamp(p.requested_at).strftime("%m-%d %H:%M:%S")
+        if p.expires_at is not None and p.expires_at <= now:  # the default applies on resume
+            asked += " (timed out: its default applies on resume)"
         table.add_row(
             p.run_id,
             escape(p.step),

@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from podium import Agent, MemoryStore, ModelRequest, Orchestrator, ProviderError, Result, tool
+from podium.approvals import Approval, decide
 from podium.events import Event, EventKind
-from podium.observe import _listeners, instrument, uninstrument
+from podium.observe import TraceNode, _listeners, build_trace, instrument, uninstrument
 from podium.observe._otel_setup import otel_requested
 from podium.patterns import Handoffs
 from podium.testing import ScriptedModel, call
@@ -235,6 +236,153 @@ async def test_the_callers_active_span_is_the_runs_parent(otel: Any) -> None:
         await _run(Agent("solo", model=ScriptedModel(["hi"])))
     root = _by_step(tuple(s for s in exporter.get_finished_spans() if s.name != "request"))["root"]
     assert root.parent is not None and root.parent.span_id == outer.get_span_context().span_id
+
+
+def _trace_parents(events: list[Event]) -> dict[str, str | None]:
+    """Each step's enclosing step in the trace tree of the stored log."""
+    parents: dict[str, str | None] = {}
+
+    def walk(node: TraceNode, parent: str | None) -> None:
+        if not node.mark:
+            parents[node.path], parent = parent, node.path
+        for child in node.children:
+            walk(child, parent)
+
+    root = build_trace(events).root
+    assert root is not None
+    walk(root, None)
+    return parents
+
+
+def _assert_nested_as_traced(spans: dict[str, ReadableSpan], events: list[Event]) -> None:
+    traced = _trace_parents(events)
+    assert {p: _parent(s, spans) for p, s in spans.items()} == {p: traced[p] for p in spans}
+    assert len({s.context.trace_id for s in spans.values()}) == 1
+
+
+def _started(events: list[Event], path: str) -> int:
+    return int(min(e.started_at for e in events if e.path == path) * 1e9)
+
+
+def _gated_team(w1: list[Any]) -> Orchestrator:
+    @tool(effect="write", needs_approval=True)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    plan = plan_json(("t1", "w1", "publish it", ()), ("t2", "w2", "summarize", ("t1",)))
+    model = ScriptedModel(
+        {"lead": [plan, "final answer"], "w1": w1, "w2": ["a summary"]}, name="scripted:priced"
+    )
+    return Orchestrator(
+        planner=Agent("lead", model=model),
+        workers=[Agent("w1", model=model, tools=[publish]), Agent("w2", model=model)],
+        name="crew",
+    )
+
+
+async def test_a_resumed_run_continues_the_steps_it_left_open(otel: Any) -> None:
+    """A subtask paused at an approval gate goes on under one span when resumed."""
+    exporter, _, _ = otel
+    store = MemoryStore()
+    paused = await _gated_team([call("publish", text="hi")]).run("ship it", store=store)
+    assert paused.stop_reason.value == "waiting_approval"
+    before = _by_step(exporter.get_finished_spans())
+    gate = "root/task[t1]/tool[publish]#0"
+    assert {"root/task[t1]", gate} <= set(before)
+    await decide(store, paused.run_id, gate, Approval(approved=True))
+    exporter.clear()
+
+    resumed = await _gated_team(["published it"]).resume(paused.run_id, store=store)
+    assert resumed.ok
+    events = await store.events(paused.run_id)
+    spans = _by_step(exporter.get_finished_spans())
+    # the plan and the first model call finished before the pause: no span again
+    assert set(spans) == {
+        "root",
+        "root/task[t1]",
+        gate,
+        "root/task[t1]/model#1",
+        "root/task[t2]",
+        "root/task[t2]/model#0",
+        "root/aggregate",
+        "root/aggregate/model#0",
+    }
+    _assert_nested_as_traced(spans, events)
+    assert _parent(spans["root/task[t1]/model#1"], spans) == "root/task[t1]"
+    assert spans["root"].attributes is not None and spans["root"].attributes["podium.resumed"]
+    for path in ("root/task[t1]", gate):
+        span = spans[path]
+        assert span.attributes is not None and span.attributes["podium.continued"] is True
+        assert span.start_time == before[path].start_time == _started(events, path)
+    (subtask_end,) = [e for e in events if e.kind is EventKind.SUBTASK_END and "t1" in e.path]
+    assert spans["root/task[t1]"].end_time == int(subtask_end.ended_at * 1e9)
+    assert spans["root/task[t1]"].attributes["podium.subtask.id"] == "t1"
+    assert spans[gate].name == "execute_tool publish"
+    assert "podium.continued" not in (spans["root/task[t2]"].attributes or {})
+
+
+async def test_a_run_resumed_after_a_failed_call_nests_the_retry_in_its_subtask(
+    otel: Any,
+) -> None:
+    exporter, _, _ = otel
+    failing = [True]
+
+    def w1(request: ModelRequest) -> str:
+        if failing[0]:
+            raise ProviderError("overloaded", provider="scripted", model="x", status=529)
+        return "tides are daily"
+
+    def team() -> Orchestrator:
+        plan = plan_json(("t1", "w1", "look it up", ()), ("t2", "w2", "summarize", ("t1",)))
+        model = ScriptedModel(
+            {"lead": [plan, "final answer"], "w2": ["a summary"]}, name="scripted:priced"
+        )
+        return Orchestrator(
+            planner=Agent("lead", model=model),
+            workers=[
+                Agent("w1", model=ScriptedModel(fn=w1, name="scripted:priced")),
+                Agent("w2", model=model),
+            ],
+            name="crew",
+        )
+
+    store = MemoryStore()
+    failed = await team().run("about tides", store=store)
+    assert failed.stop_reason.value == "provider_failed"
+    exporter.clear()
+    failing[0] = False
+
+    assert (await team().resume(failed.run_id, store=store)).ok
+    events = await store.events(failed.run_id)
+    spans = _by_step(exporter.get_finished_spans())
+    assert "root/plan" not in spans and "root/plan/model#0" not in spans
+    _assert_nested_as_traced(spans, events)
+    retried = spans["root/task[t1]/model#0"]
+    assert _parent(retried, spans) == "root/task[t1]"
+    assert retried.attributes is not None
+    assert retried.attributes["gen_ai.usage.output_tokens"] > 0
+    assert retried.status.status_code is StatusCode.UNSET
+
+
+async def test_a_fork_continues_the_steps_open_at_the_fork_point(otel: Any) -> None:
+    exporter, _, _ = otel
+    store = MemoryStore()
+    original = await _team().run("about tides", store=store)
+    exporter.clear()
+
+    forked = await _team().fork(original.run_id, "root/task[t1]/model#1", store=store)
+    assert forked.ok
+    events = await store.events(forked.run_id)
+    spans = _by_step(exporter.get_finished_spans())
+    # the steps before the fork point are the original run's: no spans here
+    copied = {"root/plan", "root/plan/model#0", "root/task[t1]/model#0"}
+    assert not copied & set(spans) and "root/task[t1]/tool[search]#0" not in spans
+    assert {"root/task[t1]", "root/task[t1]/model#1", "root/aggregate"} <= set(spans)
+    _assert_nested_as_traced(spans, events)
+    assert spans["root/task[t1]"].attributes is not None
+    assert spans["root/task[t1]"].attributes["podium.continued"] is True
+    assert spans["root/task[t1]"].attributes["podium.run_id"] == forked.run_id
 
 
 def test_nothing_is_exported_by_default() -> None:

@@ -194,6 +194,7 @@ async def _drive(
         if not state.recorder.in_order:  # its model requests wait for the response:
             await state.recorder.flush()  # without its start a run cannot be resumed
     else:
+        _tell_replayed(state.recorder.listeners, opts.replay)
         ctx.emit(EventKind.RUN_RESUMED, payload=opts.resumed)
     started = time.time()
     output: Any = None
@@ -230,6 +231,21 @@ async def _drive(
         offline=record.offline,
         partial={e.key: e.text() for e in board.select(board.keys())},
     )
+
+
+def _tell_replayed(listeners: Sequence[Listener], replay: ReplayLog | None) -> None:
+    """Hand the earlier attempts' events to each listener with a ``replayed`` method.
+
+    A resumed or forked run does not emit the steps already in its log again,
+    so a listener that follows steps (OpenTelemetry's `RunSpans`) learns here,
+    before the new attempt's first event, which of them are still going on.
+    """
+    if replay is None:
+        return
+    for listener in listeners:
+        replayed = getattr(listener, "replayed", None)
+        if replayed is not None:
+            replayed(replay.events)
 
 
 async def _finish(

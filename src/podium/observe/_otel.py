@@ -7,6 +7,11 @@ Start and end times are the events' own. Instant events (blackboard writes,
 handoffs, plans, notices) become span events. Payloads are redacted before any
 listener sees them, so nothing here needs to scrub again.
 
+A resumed or forked run does not emit again the steps its log already has:
+`RunSpans.replayed` is told them first, so that each step an earlier attempt
+began and left open gets a continuation span (``podium.continued``) for the
+new attempt's steps to nest under and for the step's end to close.
+
 This module imports only the OpenTelemetry *API*; `podium.observe.instrument`
 (in ``_otel_setup``) is what callers use.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +77,29 @@ def _ns(seconds: float) -> int:
     return int(seconds * 1_000_000_000)
 
 
+def _left_open(events: Iterable[Event]) -> list[list[Event]]:
+    """The steps below the root begun but never ended in `events`, in the order begun.
+
+    Each is given by its opening events (a subtask's ``subtask_start`` and its
+    agent's ``agent_start``, say), the first of which names its closer, as in
+    `RunSpans._handle`. A model call that failed has no response yet: the
+    resumed run calls it again, so it is open too.
+    """
+    open_steps: dict[str, list[Event]] = {}
+    for e in events:
+        if e.path == "root":  # the resumed run has a root span of its own
+            continue
+        begun = open_steps.get(e.path)
+        if begun is None:
+            if e.kind in _OPENERS:
+                open_steps[e.path] = [e]
+        elif e.kind is _OPENERS[begun[0].kind]:
+            del open_steps[e.path]
+        elif e.kind in _OPENERS:
+            begun.append(e)
+    return list(open_steps.values())
+
+
 def _split_model(name: str) -> tuple[str, str]:
     provider, sep, model = name.partition(":")
     return (provider, model) if sep else ("", name)
@@ -105,6 +134,7 @@ class _Open:
     closer: EventKind
     last: float
     failed: bool = False
+    continued: bool = False  # begun by an earlier attempt of the run
 
 
 class RunSpans:
@@ -116,6 +146,17 @@ class RunSpans:
         self._open: dict[str, _Open] = {}
         self._models: dict[str, str] = {}  # model path -> requested model
         self._pausing = False  # a step waits for a human: the steps it stops did not fail
+        self._continued: list[list[Event]] = []  # opened under the resumed run's root span
+
+    def replayed(self, events: Iterable[Event]) -> None:
+        """Learn the steps earlier attempts left open (called before a resumed run goes on).
+
+        Each one gets a span once the resumed run's own root span opens.
+        """
+        try:
+            self._continued = _left_open(events)
+        except Exception:  # telemetry must never break a run
+            _log.debug("OpenTelemetry export failed for the replayed events", exc_info=True)
 
     def __call__(self, event: Event) -> None:
         """Handle one event (the run listener)."""
@@ -144,7 +185,10 @@ class RunSpans:
         if e.kind is EventKind.RUN_END:
             for path in sorted(self._open, key=len, reverse=True):  # never closed: end them
                 left = self._open.pop(path)
-                left.span.end(end_time=_ns(left.last))
+                # a continued step's own events are mostly replayed, not seen: it went on
+                # until this attempt stopped
+                end = max(left.last, e.ended_at) if left.continued else left.last
+                left.span.end(end_time=_ns(end))
 
     def _parent(self, path: str) -> _Open | None:
         while "/" in path:
@@ -204,6 +248,7 @@ class RunSpans:
                 span.set_attribute("podium.team.pattern", str(p["team"]))
         elif e.kind is EventKind.RUN_RESUMED:
             span.set_attribute("podium.resumed", True)
+            self._continue()
         elif e.kind is EventKind.SUBTASK_START:
             span.set_attribute("podium.subtask.id", str(p.get("id", "")))
         elif e.kind is EventKind.STAGE_START:
@@ -216,6 +261,16 @@ class RunSpans:
             span.set_status(Status(StatusCode.ERROR, f"agent {e.agent}: {p.get('status')}"))
         elif e.kind is EventKind.RUN_END:
             self._run_end(span, e)
+
+    def _continue(self) -> None:
+        """Open a span for each step an earlier attempt left open, outermost first."""
+        for opened in self._continued:
+            step = self._start(opened[0])
+            step.continued = True
+            step.span.set_attribute("podium.continued", True)
+            for e in opened:
+                self._describe(step.span, e)
+        self._continued = []
 
     def _describe_call(self, span: Span, e: Event) -> None:
         p = e.payload

@@ -87,7 +87,12 @@ def fork(
     store: StoreOpt = None,
 ) -> None:
     """Start a new run that reuses RUN's steps before --at and re-executes from there."""
-    _again(store, run_id, as_json, lambda team, rid, s, listeners: team.fork(rid, at, store=s))
+    _again(
+        store,
+        run_id,
+        as_json,
+        lambda team, rid, s, listeners: team.fork(rid, at, store=s, listeners=listeners),
+    )
 
 
 def _again(store: str | None, run_id: str, as_json: bool, call: Any) -> None:

@@ -88,8 +88,12 @@ async def test_fork_reuses_steps_before_the_fork_point(backend: Backend) -> None
     )
     store = backend.open()
     original = await team.run("x", store=store)
-    forked = await team.fork(original.run_id, "root/task[t2]", store=store)
+    seen: list[str] = []
+    forked = await team.fork(
+        original.run_id, "root/task[t2]", store=store, listeners=(lambda e: seen.append(e.path),)
+    )
     assert forked.ok and forked.run_id != original.run_id
+    assert "root/task[t2]/model#0" in seen  # a listener follows the forked run
     assert len(lead.requests) == 3  # plan + final, then only the final again
     assert len(worker.requests) == 3  # t1 replayed, only t2 ran again
     outputs = {

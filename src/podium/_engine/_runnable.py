@@ -111,16 +111,25 @@ class RunMixin:
         )
 
     async def fork(
-        self, run_id: str, at: str, *, store: RunStore | None = None, approver: Any = None
+        self,
+        run_id: str,
+        at: str,
+        *,
+        store: RunStore | None = None,
+        approver: Any = None,
+        listeners: tuple[Listener, ...] = (),
     ) -> Result:
-        """A new run reusing `run_id`'s steps before step `at`, re-executing from there."""
+        """A new run reusing `run_id`'s steps before step `at`, re-executing from there.
+
+        `listeners` are called with every event the new run records (progress UIs).
+        """
         from podium._engine._runner import RunOptions, fork
 
         return await fork(
             self,  # type: ignore[arg-type]
             run_id,
             at,
-            opts=RunOptions(store=store, approver=approver),
+            opts=RunOptions(store=store, approver=approver, listeners=listeners),
         )
 
     def run_sync(self, task: str, **kwargs: Any) -> Result:

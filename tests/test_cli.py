@@ -374,3 +374,40 @@ def test_approvals_marks_a_gate_whose_time_is_up(tmp_path: Path) -> None:
     assert listed.exit_code == 0, listed.output
     cells = "".join(c for c in listed.stdout if c.isalnum() or c == ":")  # folded cells
     assert "timedout:itsdefaultappliesonresume" in cells
+
+
+def test_the_progress_of_a_resumed_run_counts_its_earlier_steps() -> None:
+    import asyncio
+    import io
+
+    from rich.console import Console
+
+    from podium import Agent, MemoryStore, Orchestrator, tool
+    from podium._cli_progress import Progress
+    from podium.approvals import Approval, decide
+    from podium.testing import ScriptedModel, call
+
+    @tool(effect="write", needs_approval=True)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    plan = json.dumps({"subtasks": [{"id": "t1", "assignee": "w", "instructions": "publish it"}]})
+    lead = Agent("lead", model=ScriptedModel([plan, "final"]))
+    worker = Agent("w", tools=[publish], model=ScriptedModel([call("publish", text="x"), "done"]))
+    team = Orchestrator(planner=lead, workers=[worker])
+
+    async def go() -> Progress:
+        store = MemoryStore()
+        paused = await team.run("go", store=store)
+        events = await store.events(paused.run_id)
+        [gate] = [e for e in events if e.kind.value == "approval_request"]
+        await decide(store, paused.run_id, gate.path, Approval(approved=True))
+        with Progress(Console(file=io.StringIO()), title="resume") as progress:
+            resumed = await team.resume(paused.run_id, store=store, listeners=(progress,))
+        assert resumed.ok
+        return progress
+
+    progress = asyncio.run(go())
+    assert (progress.subtasks_done, progress.subtasks_total) == (1, 1)
+    assert progress.model_calls == 4  # plan and the first worker call were recorded before

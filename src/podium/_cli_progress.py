@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from types import TracebackType
 
 from rich.console import Console, Group
@@ -19,7 +20,8 @@ __all__ = ["Progress"]
 class Progress:
     """Listens to run events and shows busy agents, subtasks, tokens and cost.
 
-    Use as a context manager; pass `listener` to `run(..., listeners=...)`.
+    Use as a context manager; pass it to `run(..., listeners=...)` (it is the listener,
+    and a resumed run's `replayed` events start it off).
     """
 
     def __init__(self, console: Console, *, title: str, budget: Budget | None = None) -> None:
@@ -34,6 +36,15 @@ class Progress:
         self.cost = 0.0
         self.started = time.monotonic()
         self._live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+
+    def __call__(self, event: Event) -> None:
+        """The run listener (see `listener`)."""
+        self.listener(event)
+
+    def replayed(self, events: Iterable[Event]) -> None:
+        """Start a resumed or forked run from what its earlier attempts recorded."""
+        for event in events:
+            self.listener(event)
 
     def listener(self, event: Event) -> None:
         """Update the display from one event."""

@@ -116,7 +116,7 @@ async def _run_spec(
     else:
         title = f"{spec.name}: {default_redactor().scrub(text)[:60]}"
         with Progress(err, title=title, budget=budget) as progress:
-            result = await begin(team, text, resolved, (progress.listener,))
+            result = await begin(team, text, resolved, (progress,))
     events = await store.events(result.run_id)
     return result, events
 

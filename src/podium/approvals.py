@@ -261,6 +261,16 @@ async def decide(
         request = _pending(events).get(step)
         if request is None:
             steps = ", ".join(_pending(events)) or "none"
+            decided = [
+                e for e in events if e.kind is EventKind.APPROVAL_DECISION and e.path == step
+            ]
+            if decided:  # decided already: say by whom, not just "no pending gate"
+                last = decided[-1].payload
+                verdict = "approved" if last.get("approved") else "rejected"
+                raise ConfigError(
+                    f"{step!r} of run {run.run_id} was already {verdict} by "
+                    f"{last.get('decided_by')} (pending: {steps})"
+                )
             raise ConfigError(
                 f"run {run.run_id} has no pending gate at {step!r} (pending: {steps})"
             )

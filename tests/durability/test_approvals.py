@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from podium import Agent, EventKind, MemoryStore, StopReason, tool
+from podium import Agent, ConfigError, EventKind, MemoryStore, StopReason, tool
 from podium.approvals import Approval, ApprovalRequest, ask_human
 from podium.testing import ScriptedModel, call
 
@@ -227,6 +227,8 @@ async def test_ask_human_pauses_with_waiting_input_and_resumes_with_the_answer()
         e.path for e in await store.events(paused.run_id) if e.kind is EventKind.INPUT_REQUEST
     )
     await decide(store, paused.run_id, step, Approval(approved=True, answer="eu-west"))
+    with pytest.raises(ConfigError, match=r"was already approved by .*\(pending: none\)"):
+        await decide(store, paused.run_id, step, Approval(approved=True, answer="us-east"))
     done = await agent.resume(paused.run_id, store=store)
     assert done.output == "going with eu-west"
     assert len(model.requests) == 2  # the first call was replayed, not made again

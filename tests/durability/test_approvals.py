@@ -448,3 +448,39 @@ async def test_an_edit_holding_a_secret_is_refused_and_a_comment_is_stored_redac
     assert (await booker().resume(paused.run_id, store=store)).ok
     assert sent == ["Oslo/2/"]  # never run with "[REDACTED]" in place of the secret
     assert secret not in json.dumps([e.to_dict() for e in await store.events(paused.run_id)])
+
+
+async def test_a_step_a_pause_cut_short_ends_as_it_really_ended_after_resume() -> None:
+    import json
+
+    from podium import Orchestrator
+    from podium.approvals import decide
+    from podium.observe import build_trace
+
+    @tool(effect="write", needs_approval=True)
+    def publish(text: str) -> str:
+        """Publish the text."""
+        return "published"
+
+    plan = json.dumps({"subtasks": [{"id": "t1", "assignee": "w", "instructions": "publish"}]})
+    team = Orchestrator(
+        planner=Agent("lead", model=ScriptedModel([plan, "final"])),
+        workers=[
+            Agent("w", tools=[publish], model=ScriptedModel([call("publish", text="x"), "done"]))
+        ],
+    )
+    store = MemoryStore()
+    paused = await team.run("go", store=store)
+    events = await store.events(paused.run_id)
+    step = next(e.path for e in events if e.kind is EventKind.APPROVAL_REQUEST)
+    await decide(store, paused.run_id, step, Approval(approved=True))
+    assert (await team.resume(paused.run_id, store=store)).ok
+    events = await store.events(paused.run_id)
+    ends = [
+        e.payload["status"]
+        for e in events
+        if e.kind is EventKind.AGENT_END and e.path == "root/task[t1]"
+    ]
+    assert ends == ["stopped", "ok"]  # the pause's end, then the real one
+    subtask = next(n for n in build_trace(events).root.walk() if n.path == "root/task[t1]")
+    assert subtask.status == "ok"  # not left "stopped" by the pause

@@ -20,10 +20,13 @@ from podium.messages import Message, ToolCall
 from podium.models._base import ModelRequest, ModelResponse, Usage
 from podium.observe._redact import REDACTED
 
-__all__ = ["Decision", "ReplayLog", "request_hash"]
+__all__ = ["UNFINISHED", "Decision", "ReplayLog", "request_hash"]
 
 #: Kinds that a resumed run always writes anew: they describe this attempt (a
 #: failure or stop that happens again is a new fact, not a duplicate).
+#: The statuses of a step's end that an attempt's stop cut short (it runs on on resume).
+UNFINISHED = frozenset({"stopped", "cancelled"})
+
 _ALWAYS = frozenset(
     {
         EventKind.RUN_START,
@@ -123,7 +126,10 @@ class ReplayLog:
         hashes: dict[str, str] = {}
         live = False  # an attempt was running when the event was recorded
         for e in self.events:
-            self.recorded[(e.path, str(e.kind))] += 1
+            # a step stopped or cancelled by the attempt's end runs on now: its new
+            # end is recorded too (else the log would end it as stopped for good)
+            if e.payload.get("status") not in UNFINISHED:
+                self.recorded[(e.path, str(e.kind))] += 1
             kind = e.kind
             if kind is EventKind.MODEL_REQUEST:
                 hashes[e.path] = str(e.payload.get("request_hash", ""))

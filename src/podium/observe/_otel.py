@@ -28,6 +28,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from podium._engine._replay import UNFINISHED
 from podium.events import Event, EventKind
 from podium.observe._trace import mark_label
 
@@ -93,8 +94,8 @@ def _left_open(events: Iterable[Event]) -> list[list[Event]]:
         if begun is None:
             if e.kind in _OPENERS:
                 open_steps[e.path] = [e]
-        elif e.kind is _OPENERS[begun[0].kind]:
-            del open_steps[e.path]
+        elif e.kind is _OPENERS[begun[0].kind] and e.payload.get("status") not in UNFINISHED:
+            del open_steps[e.path]  # ended (one cut short by a stop goes on when resumed)
         elif e.kind in _OPENERS:
             begun.append(e)
     return list(open_steps.values())

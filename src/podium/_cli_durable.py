@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
@@ -21,13 +20,14 @@ from podium.cli import (
     _execute,
     _fail,
     _find_run,
+    _guard,
     _print_json,
     app,
     nothing_run_yet,
     out,
+    read_run,
     read_store,
 )
-from podium.errors import PodiumError
 from podium.events import EventKind
 from podium.result import Result
 from podium.store import RunStore
@@ -35,14 +35,9 @@ from podium.store import RunStore
 __all__: list[str] = []
 
 
-async def _origin(store_url: str | None, run_id: str) -> tuple[str, Path, str | None, str]:
+def _origin(store_url: str | None, run_id: str) -> tuple[str, Path, str | None, str]:
     """The run's full id, spec path, model override and task, from its first event."""
-    store = read_store(store_url)
-    try:
-        record = await _find_run(store, run_id)
-        events = await store.events(record.run_id)
-    finally:
-        await store.close()
+    record, events = read_run(store_url, run_id)
     start = next((e for e in events if e.kind is EventKind.RUN_START), None)
     meta = (start.payload.get("meta") or {}) if start else {}
     if not meta.get("spec"):
@@ -100,7 +95,7 @@ def _again(store: str | None, run_id: str, as_json: bool, call: Any) -> None:
 
     `call(team, run_id, store, listeners)` starts the run.
     """
-    full_id, spec, model, task = _guarded(lambda: _origin(store, run_id))
+    full_id, spec, model, task = _origin(store, run_id)
 
     def starter(s: RunStore) -> Starter:
         async def go(
@@ -136,7 +131,7 @@ def approvals(as_json: JsonOpt = False, store: StoreOpt = None) -> None:
         finally:
             await s.close()
 
-    pending = _guarded(go)
+    pending = _guard(go)
     if as_json:
         _print_json([p.to_dict() for p in pending])
         return
@@ -176,7 +171,7 @@ def _record(store: str | None, run_id: str, step: str, approval: Approval, as_js
         finally:
             await s.close()
 
-    event = _guarded(go)
+    event = _guard(go)
     if as_json:
         _print_json(event.to_dict())
     else:
@@ -239,10 +234,3 @@ def answer(
 ) -> None:
     """Answer an agent's question (ask_human)."""
     _record(store, run_id, step, Approval(approved=True, answer=text), as_json)
-
-
-def _guarded(fn: Any) -> Any:
-    try:
-        return asyncio.run(fn())
-    except PodiumError as exc:
-        _fail(str(exc), 1)

@@ -22,15 +22,14 @@ from podium.cli import (
     JsonOpt,
     StoreOpt,
     _fail,
-    _find_run,
     _print_json,
     app,
     err,
+    load_run,
     out,
-    read_store,
+    read_run,
 )
 from podium.errors import PodiumError
-from podium.events import Event
 from podium.observe import (
     Trace,
     TraceNode,
@@ -62,25 +61,6 @@ def _global_options(
     ] = 0,
 ) -> None:
     configure_cli_logging(verbose)
-
-
-async def _load(store: RunStore, run_id: str) -> tuple[RunRecord, list[Event]]:
-    record = await _find_run(store, run_id)
-    return record, await store.events(record.run_id)
-
-
-def _read(store_url: str | None, run_id: str) -> tuple[RunRecord, list[Event]]:
-    async def go() -> tuple[RunRecord, list[Event]]:
-        store = read_store(store_url)
-        try:
-            return await _load(store, run_id)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except PodiumError as exc:
-        _fail(str(exc), 1)
 
 
 # ---- trace ----------------------------------------------------------------------
@@ -157,7 +137,7 @@ def render_trace(trace: Trace, title: str = "") -> RenderableType:
 async def _follow(
     store: RunStore, run_id: str, interval: float, live: Live | None
 ) -> tuple[RunRecord, Trace]:
-    record, events = await _load(store, run_id)
+    record, events = await load_run(store, run_id)
     while True:
         trace = build_trace(events)
         if live is not None:
@@ -202,7 +182,7 @@ def trace(
     if follow:
         record, tree = _follow_sync(store, run_id, interval, None)
     else:
-        record, events = _read(store, run_id)
+        record, events = read_run(store, run_id)
         tree = build_trace(events)
     if as_json:
         _print_json(tree.to_dict())
@@ -231,7 +211,7 @@ def blame(
     """Trace an output back to the agent and step it came from: KEY, --final or --error."""
     if sum((key is not None, final, error)) > 1:
         _fail("give one of KEY, --final or --error")
-    record, events = _read(store, run_id)
+    record, events = read_run(store, run_id)
     data: Any
     try:
         if error:
@@ -271,7 +251,7 @@ def export(
     store: StoreOpt = None,
 ) -> None:
     """Export a run's event log (schema: docs/event.schema.json)."""
-    record, events = _read(store, run_id)
+    record, events = read_run(store, run_id)
     redactor = default_redactor()  # stored events are redacted; this adds today's secrets
     lines = [
         json.dumps(redactor.scrub_obj(e.to_dict()), ensure_ascii=False, default=str) for e in events

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from rich.markup import escape
 from podium._cli_progress import Progress
 from podium._cli_render import render_details, render_report, render_runs
 from podium.errors import ConfigError, PodiumError
+from podium.events import Event
 from podium.guards import Budget
 from podium.observe import default_redactor, report_dict
 from podium.result import Result
@@ -210,8 +210,6 @@ def _budget_override(
     """The spec's budget with the command line's caps on top (None: the spec's own)."""
     if usd is None and tokens is None and calls is None:
         return None
-    if usd is not None and not math.isfinite(usd):
-        _fail(f"--budget-usd takes a number of dollars, not {usd}")
     base = Budget()
     try:
         from podium.spec import load_spec
@@ -228,7 +226,7 @@ def _budget_override(
             tokens=tokens if tokens is not None else base.tokens,
             model_calls=calls if calls is not None else base.model_calls,
         )
-    except ConfigError as exc:  # a negative cap
+    except ConfigError as exc:  # a negative, NaN or infinite cap: Budget refuses it
         _fail(str(exc))
 
 
@@ -274,16 +272,7 @@ def show(
     store: StoreOpt = None,
 ) -> None:
     """Show one run: plan, answer, per-agent and per-model usage, messages, biggest prompts."""
-
-    async def go() -> tuple[Any, list[Any]]:
-        s = read_store(store)
-        try:
-            record = await _find_run(s, run_id)
-            return record, await s.events(record.run_id)
-        finally:
-            await s.close()
-
-    record, events = _guard(go)
+    record, events = read_run(store, run_id)
     if as_json:
         _print_json({**_record_dict(record), **report_dict(events)})
     else:
@@ -302,16 +291,21 @@ def read_store(url: str | None) -> RunStore:
     return store
 
 
+def _named_store(url: str | None) -> str:
+    """The store a command was told to use (``--store``, else ``$PODIUM_STORE``), or ""."""
+    return url or os.environ.get("PODIUM_STORE") or ""
+
+
 def after_run_hint(url: str | None, command: str) -> str:
     """Where to look next: `command`, unless the runs were kept in this process's memory."""
-    if (url or os.environ.get("PODIUM_STORE")) == "memory":
+    if _named_store(url) == "memory":
         return "the store was 'memory': the runs ended with this command"
     return f"details: {command}"
 
 
 def nothing_run_yet(url: str | None) -> bool:
     """True when no store is named and the default one does not exist yet."""
-    return not (url or os.environ.get("PODIUM_STORE")) and not DEFAULT_PATH.exists()
+    return not _named_store(url) and not DEFAULT_PATH.exists()
 
 
 #: How many of the newest runs `_find_run` searches for the runs sharing a prefix.
@@ -334,6 +328,26 @@ async def _find_run(store: RunStore, run_id: str) -> RunRecord:
             1,
         )
     _fail(f"no run {run_id!r} in the store (podium runs lists them)", 1)
+
+
+async def load_run(store: RunStore, run_id: str) -> tuple[RunRecord, list[Event]]:
+    """The run with this id or unique prefix, and its events (see `_find_run`)."""
+    record = await _find_run(store, run_id)
+    return record, await store.events(record.run_id)
+
+
+def read_run(url: str | None, run_id: str) -> tuple[RunRecord, list[Event]]:
+    """`load_run` from the store a command reads (`read_store`), closed afterwards."""
+
+    async def go() -> tuple[RunRecord, list[Event]]:
+        store = read_store(url)
+        try:
+            return await load_run(store, run_id)
+        finally:
+            await store.close()
+
+    result: tuple[RunRecord, list[Event]] = _guard(go)
+    return result
 
 
 def _record_dict(r: Any) -> dict[str, Any]:

@@ -181,8 +181,7 @@ class SqliteStore(SqlStore):
         if held is not None:
             held[1].cancel()
         for (_, fut, _), count in zip(work, counts, strict=True):
-            if not fut.done():
-                fut.set_result(count)
+            _settle(fut, count)
         self._committed()
         return True
 
@@ -340,13 +339,7 @@ class SqliteStore(SqlStore):
                         outcomes.extend(_transaction(conn, [_runner(stmts)]))
                     except Exception as one:
                         outcomes.append(self._write_error(one))
-        # one wake-up per event loop for the whole group, not one per write
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, int | Exception]]] = {}
-        for (_, fut, loop), outcome in zip(work, outcomes, strict=True):
-            by_loop.setdefault(loop, []).append((fut, outcome))
-        for loop, settled in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
-                loop.call_soon_threadsafe(_settle_all, settled)
+        _deliver(work, outcomes)
 
     def _write_error(self, exc: Exception) -> StoreError:
         message = str(exc)
@@ -491,9 +484,17 @@ def _transaction(conn: sqlite3.Connection, ops: list[_Op]) -> list[Any]:
 def _refuse(work: list[_Work], path: Path) -> None:
     """Fail writes that came after `close` stopped the writer (from another thread)."""
     message = f"run store {path}: write failed: the store was closed meanwhile"
-    for _, fut, loop in work:
+    _deliver(work, [StoreError(message)] * len(work))
+
+
+def _deliver(work: list[_Work], outcomes: Sequence[int | Exception]) -> None:
+    """Settle each write's future on its own event loop: one wake-up per loop, not per write."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, int | Exception]]] = {}
+    for (_, fut, loop), outcome in zip(work, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((fut, outcome))
+    for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
-            loop.call_soon_threadsafe(_settle, fut, StoreError(message))
+            loop.call_soon_threadsafe(_settle_all, settled)
 
 
 def _settle(fut: asyncio.Future[int], outcome: int | Exception) -> None:

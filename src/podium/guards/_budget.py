@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from podium.errors import ConfigError
+from podium.guards._limits import check_count
 from podium.models._base import ModelRequest, Usage
 from podium.models._pricing import Price
 
@@ -60,11 +61,7 @@ class Budget:
                     f"budget {name} must be a finite number of at least 0 (None for no "
                     f"cap), not {value}"
                 )
-        min_out = self.min_output_tokens
-        if isinstance(min_out, bool) or not isinstance(min_out, int) or min_out < 1:
-            raise ConfigError(
-                f"budget min_output_tokens must be a whole number of at least 1, not {min_out!r}"
-            )
+        check_count("budget min_output_tokens", self.min_output_tokens, least=1)
 
     @property
     def empty(self) -> bool:

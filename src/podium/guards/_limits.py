@@ -28,9 +28,9 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_fanout", "max_replans"):
-            _check_count(f"limit {name}", getattr(self, name))
+            check_count(f"limit {name}", getattr(self, name))
         if self.max_turns is not None:
-            _check_count("limit max_turns", self.max_turns, least=1)
+            check_count("limit max_turns", self.max_turns, least=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +66,7 @@ class LoopPolicy:
             "stale_chat_rounds",
             "replan_repeats",
         ):
-            _check_count(f"loop detector {name}", getattr(self, name))
+            check_count(f"loop detector {name}", getattr(self, name))
         similarity = self.similarity
         # NaN would never match (the detector silently off), 0 would match everything
         if isinstance(similarity, bool) or not isinstance(similarity, int | float):
@@ -77,7 +77,7 @@ class LoopPolicy:
             )
 
 
-def _check_count(what: str, value: object, least: int = 0) -> None:
+def check_count(what: str, value: object, least: int = 0) -> None:
     """Refuse anything but a whole number of at least `least` (NaN would disable a limit)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(f"{what} must be a whole number of at least {least}, not {value!r}")

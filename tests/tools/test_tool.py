@@ -93,8 +93,19 @@ def test_parameters_the_model_could_never_fill_in_are_config_errors() -> None:
 
     with pytest.raises(ConfigError, match="positional-only"):
         tool(positional)
+
+    def documented(_x: int) -> int:
+        """Use x.
+
+        Args:
+            _x: a described parameter is still one pydantic drops.
+        """
+        return _x
+
     with pytest.raises(ConfigError, match="'_x'"):
         tool(private)
+    with pytest.raises(ConfigError, match="'_x'"):
+        tool(documented)
 
 
 @pytest.mark.parametrize("name", ["web search", "a.b", "x" * 65])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args, get_origin, overload
 
 import docstring_parser
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
 
 from podium.errors import ConfigError
 from podium.messages import ToolSpec
@@ -162,6 +162,7 @@ def _build(
     except Exception as exc:  # a bad annotation is the user's to fix
         raise ConfigError(f"tool {fn.__name__}: cannot read type hints: {exc}") from exc
     fields: dict[str, Any] = {}
+    required: list[str] = []
     context_param: str | None = None
     doc = inspect.getdoc(fn) or ""
     described = _param_docs(doc)
@@ -178,17 +179,22 @@ def _build(
             context_param = pname
             continue
         default = ... if param.default is param.empty else param.default
+        if default is ...:
+            required.append(pname)
         about = described.get(pname)
         if about and not _has_description(annotation):  # from the docstring's Args section
             default = Field(default, description=about)
         fields[pname] = (annotation, default)
-    with warnings.catch_warnings():  # a parameter named `json` or `schema` works fine
-        warnings.filterwarnings("ignore", "Field name .* shadows", UserWarning)
-        args_model = create_model(
-            f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
-        )
+    try:
+        with warnings.catch_warnings():  # a parameter named `json` or `schema` works fine
+            warnings.filterwarnings("ignore", "Field name .* shadows", UserWarning)
+            args_model = create_model(
+                f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
+            )
+    except PydanticUserError as exc:  # e.g. a described `_x`: refused, not dropped
+        raise ConfigError(f"tool {fn.__name__}: {exc.message}; rename the parameter") from None
     # pydantic silently drops some names; a required one would make every call fail
-    lost = [p for p, (_, d) in fields.items() if d is ... and p not in args_model.model_fields]
+    lost = [p for p in required if p not in args_model.model_fields]
     if lost:
         raise ConfigError(
             f"tool {fn.__name__}: pydantic cannot show parameter(s) {lost} to the model "

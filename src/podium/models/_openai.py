@@ -175,7 +175,7 @@ class OpenAIModel(SdkModel):
         return ProviderError(
             f"the server answered HTTP 200 with an error: "
             f"{excerpt({'error': error}, self._api_key) or 'no error detail'}",
-            provider="openai",
+            provider=self._provider,
             model=self._model,
             status=status,
             retryable=status is not None and (status == 429 or status >= 500),

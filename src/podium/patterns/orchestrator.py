@@ -199,9 +199,10 @@ class Orchestrator(RunMixin):
         async def run_one(sub: Subtask) -> None:
             for dep in sub.depends_on:
                 await done[dep].wait()
-            deps = sub.depends_on
-            usable = self._usable(deps, self.registry.get(sub.assignee), ctx, keys) if deps else ()
-            context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in usable)
+            deps: Sequence[str] = sub.depends_on
+            if deps and getattr(self.registry.get(sub.assignee), "reads_verified_only", False):
+                deps = _verified(deps, ctx, keys)
+            context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in deps)
             async with semaphore:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx, keys)
             done[sub.id].set()
@@ -211,19 +212,6 @@ class Orchestrator(RunMixin):
         if pending:  # never aggregate while a dispatched subtask has no result
             raise RuntimeError(f"team {self.name}: subtasks {pending} did not finish")
         return results
-
-    def _usable(
-        self, ids: Sequence[str], consumer: object, ctx: StepContext, keys: str
-    ) -> list[str]:
-        """The subtask results `consumer` may see: verified ones only, if it says so."""
-        if not getattr(consumer, "reads_verified_only", False):
-            return list(ids)
-        board = ctx.state.blackboard
-        return [
-            i
-            for i in ids
-            if (entry := board.get(keys + i)) is not None and entry.status is EntryStatus.VERIFIED
-        ]
 
     async def _run_subtask(
         self,
@@ -293,8 +281,8 @@ class Orchestrator(RunMixin):
         agent = self.aggregator or self.planner
         subtasks = plan.subtasks
         if getattr(agent, "reads_verified_only", False):
-            usable = set(self._usable([s.id for s in subtasks], agent, ctx, keys))
-            subtasks = [s for s in subtasks if s.id in usable]
+            verified = set(_verified([s.id for s in subtasks], ctx, keys))
+            subtasks = [s for s in subtasks if s.id in verified]
         context = tuple(
             (f"{s.id} ({s.assignee}): {bound(s.instructions, 200)}", as_text(results[s.id]))
             for s in subtasks
@@ -304,6 +292,16 @@ class Orchestrator(RunMixin):
             ctx.child("aggregate", agent=agent.name),
             LoopOptions(output_type=self.output_type, extra_system=_AGGREGATOR_GUIDE),
         )
+
+
+def _verified(ids: Sequence[str], ctx: StepContext, keys: str) -> list[str]:
+    """The subtasks among `ids` whose result (``keys`` + id) a reviewer verified."""
+    board = ctx.state.blackboard
+    return [
+        i
+        for i in ids
+        if (entry := board.get(keys + i)) is not None and entry.status is EntryStatus.VERIFIED
+    ]
 
 
 def _replannable(exc: BaseException) -> bool:

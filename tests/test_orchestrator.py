@@ -27,7 +27,7 @@ from podium import (
     ToolContext,
     tool,
 )
-from podium.patterns._plan import plan_problems
+from podium.patterns._plan import plan_payload, plan_problems
 from podium.testing import Price, ScriptedModel, call
 
 
@@ -241,6 +241,16 @@ def sub(id_: str, assignee: str = "w", *deps: str) -> Subtask:
 )
 def test_plan_problems(subtasks: list[Subtask], expected: list[str]) -> None:
     assert plan_problems(Plan(subtasks=subtasks), ["w", "writer"], max_subtasks=3) == expected
+
+
+def test_plan_event_payload_is_the_plans_model_dump() -> None:
+    plan = Plan(subtasks=[sub("t1"), sub("t2", "writer", "t1"), sub("t3", "w", "t1", "t2")])
+    payload = plan_payload(plan)
+    assert payload == plan.model_dump()
+    # a field added to Subtask must be added to the payload too
+    assert [set(s) for s in payload["subtasks"]] == [set(Subtask.model_fields)] * 3
+    payload["subtasks"][1]["depends_on"].append("t9")  # a copy, not the plan's own list
+    assert plan.subtasks[1].depends_on == ["t1"]
 
 
 async def test_failing_worker_stops_run_and_cancels_running_subtasks() -> None:

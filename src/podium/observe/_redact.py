@@ -99,6 +99,21 @@ class Redactor:
             return False
         if self._user_patterns:
             return True
+        if type(value) is dict:  # an event's payload: its top level walked inline
+            clean = self._clean
+            for item in value.values():
+                kind = type(item)
+                if kind is str:
+                    if item not in clean and self._maybe_new(item):
+                        return True
+                elif kind in _SCALARS:
+                    continue
+                elif kind is dict or kind is list or kind is tuple:
+                    if item and self._walk(item):
+                        return True
+                elif self._walk((item,)):  # str, dict, list and tuple subclasses
+                    return True
+            return False
         if type(value) is str:
             return self._maybe_new(value)
         return self._walk(value)

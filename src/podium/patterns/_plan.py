@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from podium.registry import suggest
 
-__all__ = ["Plan", "Subtask", "plan_problems"]
+__all__ = ["Plan", "Subtask", "plan_payload", "plan_problems"]
 
 
 class Subtask(BaseModel):
@@ -27,6 +28,24 @@ class Plan(BaseModel):
     """Subtasks with dependencies; independent ones run in parallel."""
 
     subtasks: list[Subtask]
+
+
+def plan_payload(plan: Plan) -> dict[str, Any]:
+    """``plan.model_dump()``, built directly: the plan event of every orchestrated run.
+
+    tests/test_orchestrator.py checks that both agree.
+    """
+    return {
+        "subtasks": [
+            {
+                "id": s.id,
+                "assignee": s.assignee,
+                "instructions": s.instructions,
+                "depends_on": list(s.depends_on),
+            }
+            for s in plan.subtasks
+        ]
+    }
 
 
 def _cycle(plan: Plan) -> list[str] | None:
@@ -67,8 +86,11 @@ def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int = 10_0
     if len(plan.subtasks) > max_subtasks:
         problems.append(f"the plan has {len(plan.subtasks)} subtasks; at most {max_subtasks}")
     ids = [s.id for s in plan.subtasks]
-    for dup in sorted({i for i in ids if ids.count(i) > 1}):
-        problems.append(f"subtask id {dup!r} is used more than once")
+    known = set(ids)
+    if len(known) < len(ids):
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            problems.append(f"subtask id {dup!r} is used more than once")
+    edges = False
     for s in plan.subtasks:
         if not _ID.fullmatch(s.id):  # ids name steps: root/task[ID]
             problems.append(
@@ -80,11 +102,12 @@ def plan_problems(plan: Plan, workers: Collection[str], max_subtasks: int = 10_0
                 f"{suggest(s.assignee, workers)}; workers: {', '.join(workers)}"
             )
         for d in s.depends_on:
+            edges = True
             if d == s.id:
                 problems.append(f"subtask {s.id!r} depends on itself")
-            elif d not in ids:
+            elif d not in known:
                 problems.append(f"subtask {s.id!r} depends on {d!r}, which is not in the plan")
-    cycle = _cycle(plan)
+    cycle = _cycle(plan) if edges else None  # no dependencies, no cycle
     if cycle:
         problems.append("the dependencies form a cycle: " + " -> ".join(cycle))
     return problems

@@ -26,7 +26,7 @@ from podium.errors import (
 from podium.events import EventKind
 from podium.guards._budget import Budget
 from podium.memory._blackboard import EntryStatus
-from podium.patterns._plan import Plan, Subtask, plan_problems
+from podium.patterns._plan import Plan, Subtask, plan_payload, plan_problems
 from podium.patterns._review import Reviewer, review
 from podium.registry import Registry
 from podium.result import StopReason
@@ -186,13 +186,14 @@ class Orchestrator(RunMixin):
             )
             mark_recorded(error)
             raise error from None
-        ctx.emit(EventKind.PLAN, path=plan_ctx.path, payload={"plan": plan.model_dump()})
+        ctx.emit(EventKind.PLAN, path=plan_ctx.path, payload={"plan": plan_payload(plan)})
         return plan
 
     async def _execute(self, plan: Plan, task: Task, ctx: StepContext, keys: str) -> dict[str, Any]:
         limit = min(self.max_concurrency, ctx.state.max_concurrency)
         semaphore = asyncio.Semaphore(limit)
-        done = {s.id: asyncio.Event() for s in plan.subtasks}
+        # only subtasks others wait for get an event to signal their end
+        done = {d: asyncio.Event() for s in plan.subtasks for d in s.depends_on}
         results: dict[str, Any] = {}
         by_id = {s.id: s for s in plan.subtasks}
 
@@ -205,7 +206,9 @@ class Orchestrator(RunMixin):
             context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in deps)
             async with semaphore:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx, keys)
-            done[sub.id].set()
+            waited = done.get(sub.id)
+            if waited is not None:
+                waited.set()
 
         await _run_all([run_one(s) for s in plan.subtasks])
         pending = [s.id for s in plan.subtasks if s.id not in results]
@@ -326,7 +329,8 @@ async def _run_all(coros: list[Any]) -> None:
     if len(coros) == 1:  # nothing to overlap with: no task needed
         await coros[0]
         return
-    tasks = [asyncio.ensure_future(c) for c in coros]
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(c) for c in coros]
     try:
         await asyncio.gather(*tasks)
     except BaseException:

@@ -9,6 +9,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from podium._engine._context import StepContext, Task, as_text, bound
+from podium._engine._join import run_all as _run_all
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
 from podium._engine._runner import Runnable
@@ -322,20 +323,3 @@ def _replannable(exc: BaseException) -> bool:
     if isinstance(exc, ConfigError):
         return False
     return isinstance(exc, PodiumError) and not isinstance(exc, PlanError)
-
-
-async def _run_all(coros: list[Any]) -> None:
-    """Run coroutines concurrently; on the first failure cancel the rest and raise it."""
-    if len(coros) == 1:  # nothing to overlap with: no task needed
-        await coros[0]
-        return
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for t in tasks:
-            t.cancel()
-        # let the cancelled ones record how they ended before the error goes up
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise

@@ -135,6 +135,16 @@ def test_request_hash_of_a_recorded_call_never_changes() -> None:
     for _ in range(2):
         assert request_hash("scripted:x", request) == "c5976a027a03cb02619e6ce0532ad773"
     assert request_hash("scripted:y", request) != "c5976a027a03cb02619e6ce0532ad773"
+    # plain messages, hashed without joining (recorded by earlier versions too)
+    plain = ModelRequest(
+        messages=(
+            Message.system("You are é."),
+            Message.user("find"),
+            Message.assistant("I will look."),
+            Message.user("go on"),
+        )
+    )
+    assert request_hash("scripted:x", plain) == "6b470b49ab5840f01ff9545058cb88fa"
 
 
 class _Killed(BaseException):

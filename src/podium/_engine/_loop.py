@@ -127,8 +127,9 @@ async def _call_model(
 ) -> tuple[ModelResponse, bool]:
     """One recorded model call; also says whether the budget clamped its max_tokens."""
     path = f"{ctx.path}/model#{turn}"
+    name = model.name  # a property on some models: read once
     replay = ctx.state.recorder.replay
-    recorded = replay.model(path, model.name, request) if replay is not None else None
+    recorded = replay.model(path, name, request) if replay is not None else None
     # a recorded call was paid for already: its spend is counted, not reserved again
     reservation = _reserve(ctx, model, request, path) if recorded is None else None
     clamped = reservation is not None and reservation.max_tokens < request.max_tokens
@@ -140,13 +141,13 @@ async def _call_model(
         EventKind.MODEL_REQUEST,
         path=path,
         payload={
-            "model": model.name,
+            "model": name,
             "messages": [m.to_dict() for m in request.messages[sent:]],
             "history": sent,
             "prompt_bytes": size,
             "tools": [t.name for t in request.tools],
             "max_tokens": request.max_tokens,
-            "request_hash": request_hash(model.name, request),
+            "request_hash": request_hash(name, request),
         },
     )
     ctx.state.recorder.write_soon()  # stored while the model works
@@ -168,24 +169,25 @@ async def _call_model(
         BudgetLedger.settle(reservation, response.usage)
     elif recorded is not None and ctx.ledger is not None:
         ctx.ledger.count(response.usage)
+    offline = model.offline
     ctx.emit(
         EventKind.MODEL_RESPONSE,
         path=path,
         started_at=started,
         usage=response.usage,
         payload={
-            "model": response.model or model.name,
+            "model": response.model or name,
             "text": response.text,
             "tool_calls": [
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls
             ],
             "finish_reason": response.finish_reason,
-            "offline": model.offline,
+            "offline": offline,
         },
     )
     served = response.model
-    answered_by = served if served == model.name or served in _members(model) else model.name
-    ctx.state.add_usage(ctx.agent, answered_by, model.offline, response.usage)
+    answered_by = served if served == name or served in _members(model) else name
+    ctx.state.add_usage(ctx.agent, answered_by, offline, response.usage)
     # on its way to the store now; durable before anything leaves the run (a tool
     # with side effects, an approval, the run's end flush first)
     recorder = ctx.state.recorder

@@ -53,10 +53,15 @@ def _message_bytes(m: Message) -> bytes:
     return data
 
 
+#: The bytes that open a message of each role (`_message_bytes` up to its content).
+_OPENING = {role: b"\x00" + role.encode() + b"\x01" for role in ("user", "assistant", "tool")}
+
+
 def request_hash(model: str, request: ModelRequest) -> str:
     """A stable hash of what a model call depends on (not of budget clamping).
 
-    Recorded runs keep these hashes: the bytes hashed must never change.
+    Recorded runs keep these hashes: the bytes hashed must never change. They are
+    fed to the hash piece by piece (the same digest as hashing them joined).
     """
     messages = request.messages
     if messages:
@@ -71,16 +76,22 @@ def request_hash(model: str, request: ModelRequest) -> str:
                 _PREFIXES.clear()
             _PREFIXES[key] = (first, prefix)  # holds `first`, so its id is not reused
             h = prefix.copy()
-        messages = messages[1:]
     else:
         h = hashlib.blake2b(model.encode(), digest_size=16)
-    parts = [_message_bytes(m) for m in messages]
+    update = h.update
+    for i in range(1, len(messages)):
+        m = messages[i]
+        opening = _OPENING.get(m.role)
+        if opening is None or m.tool_calls or m.tool_call_id:
+            update(_message_bytes(m))
+        else:  # a plain message: no joined copy of its content
+            update(opening)
+            update(m.content.encode())
     for t in request.tools:
-        parts.append(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
-        parts.append(json.dumps(t.parameters, sort_keys=True).encode())
-    parts.append(b"\x07" + (request.output_name or "").encode())
-    h.update(b"".join(parts))
-    return str(h.hexdigest())
+        update(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
+        update(json.dumps(t.parameters, sort_keys=True).encode())
+    update(b"\x07" + (request.output_name or "").encode())
+    return h.hexdigest()
 
 
 def args_hash(agent: str, tool: str, arguments: str) -> str:

@@ -91,7 +91,8 @@ def request_hash(model: str, request: ModelRequest) -> str:
         update(b"\x05" + t.name.encode() + b"\x06" + t.description.encode())
         update(json.dumps(t.parameters, sort_keys=True).encode())
     update(b"\x07" + (request.output_name or "").encode())
-    return h.hexdigest()
+    digest: str = h.hexdigest()
+    return digest
 
 
 def args_hash(agent: str, tool: str, arguments: str) -> str:

@@ -51,3 +51,72 @@ def test_memory_store_copies_every_run_field() -> None:
     for f in dataclasses.fields(RunRecord):  # a new field must be copied too
         assert getattr(copy, f.name) == getattr(run, f.name), f.name
     assert copy is not run
+
+
+def _same_fields(fast: object, slow: object) -> None:
+    assert dataclasses.is_dataclass(fast) and type(fast) is type(slow)
+    for f in dataclasses.fields(fast):  # a new field must be set by the fast constructor too
+        assert getattr(fast, f.name) == getattr(slow, f.name), f.name
+    assert fast == slow
+
+
+def test_message_constructors_set_every_field() -> None:
+    from podium.messages import Message
+
+    _same_fields(Message.user("hi"), Message(role="user", content="hi"))
+    _same_fields(Message.system("be brief"), Message(role="system", content="be brief"))
+
+    class Tagged(Message):  # a subclass still gets instances of itself
+        pass
+
+    assert type(Tagged.user("hi")) is Tagged
+
+
+def test_make_request_sets_every_field() -> None:
+    from podium.messages import Message, ToolSpec
+    from podium.models._base import ModelRequest, make_request
+
+    args = {
+        "messages": (Message.system("s"), Message.user("u")),
+        "tools": (ToolSpec(name="t", description="d", parameters={"type": "object"}),),
+        "max_tokens": 77,
+        "temperature": 0.2,
+        "output_schema": {"type": "object"},
+        "output_name": "Plan",
+    }
+    _same_fields(make_request(**args), ModelRequest(**args))
+
+
+def test_make_task_sets_every_field() -> None:
+    from podium._engine._context import Task, make_task
+    from podium.memory._blackboard import Entry
+
+    entry = Entry(key="k", value="v", author="a", step="root")
+    args = {
+        "text": "do it",
+        "inputs": {"x": "1"},
+        "context": (("t1 (w)", "done"),),
+        "memory": (entry,),
+        "feedback": "again",
+    }
+    _same_fields(make_task(**args), Task(**args))
+    _same_fields(make_task("t", {}), Task(text="t"))
+
+
+def test_blackboard_entries_set_every_field() -> None:
+    from podium.memory._blackboard import Blackboard, Entry, EntryStatus
+
+    board = Blackboard()
+    board.write("a", "first", author="w1", step="root/a")
+    entry = board.write("k", {"n": 1}, author="w2", step="root/k", sources=["a", "a"])
+    expected = Entry(
+        key="k",
+        value={"n": 1},
+        author="w2",
+        step="root/k",
+        sources=("a",),
+        version=1,
+        written_at=entry.written_at,
+    )
+    _same_fields(entry, expected)
+    assert entry.status is EntryStatus.UNVERIFIED and entry.reason is None

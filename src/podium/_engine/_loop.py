@@ -20,7 +20,7 @@ from podium.events import EventKind
 from podium.guards._budget import BudgetExhausted, BudgetLedger, Reservation
 from podium.memory._blackboard import render_entries
 from podium.messages import Message, ToolCall
-from podium.models._base import Model, ModelRequest, ModelResponse
+from podium.models._base import Model, ModelRequest, ModelResponse, make_request
 from podium.models._pricing import price_of
 from podium.result import StopReason
 from podium.tools._tool import Tool
@@ -371,13 +371,13 @@ async def run_loop(
     sent = tool_index = malformed_streak = size = 0
     repaired = False
     for turn in range(max_turns):
-        request = ModelRequest(
-            messages=tuple(messages),
-            tools=specs,
-            max_tokens=agent.max_tokens,
-            temperature=agent.temperature,
-            output_schema=schema,
-            output_name=setup.output_name,
+        request = make_request(
+            tuple(messages),
+            specs,
+            agent.max_tokens,
+            agent.temperature,
+            schema,
+            setup.output_name,
         )
         size += _prompt_bytes(messages[sent:])
         response, clamped = await _call_model(ctx, model, request, turn, sent, size)

@@ -17,6 +17,7 @@ from podium._engine._context import (
     Task,
     as_text,
     bound,
+    make_task,
 )
 from podium._engine._lease import DEFAULT_TTL, Lease
 from podium._engine._outcome import classify, record_failure, run_checks
@@ -203,7 +204,7 @@ async def _drive(
     try:
         output = await _invoke(
             runnable,
-            Task(text=task, inputs=inputs),
+            make_task(task, inputs),
             ctx,
             budget.seconds if budget is not None else None,
         )

@@ -50,6 +50,42 @@ class ModelRequest:
     output_name: str | None = None
 
 
+_set_messages, _set_tools, _set_max_tokens, _set_temperature, _set_schema, _set_output_name = (
+    ModelRequest.__dict__[name].__set__
+    for name in (
+        "messages",
+        "tools",
+        "max_tokens",
+        "temperature",
+        "output_schema",
+        "output_name",
+    )
+)
+
+
+def make_request(
+    messages: tuple[Message, ...],
+    tools: tuple[ToolSpec, ...],
+    max_tokens: int,
+    temperature: float | None,
+    output_schema: dict[str, Any] | None,
+    output_name: str | None,
+) -> ModelRequest:
+    """`ModelRequest(...)` with every field given, built faster than by its ``__init__``.
+
+    The agent loop makes one per call; the frozen dataclass's keyword ``__init__``
+    costs about twice as much. tests/test_events.py checks that both agree.
+    """
+    request: ModelRequest = object.__new__(ModelRequest)
+    _set_messages(request, messages)
+    _set_tools(request, tools)
+    _set_max_tokens(request, max_tokens)
+    _set_temperature(request, temperature)
+    _set_schema(request, output_schema)
+    _set_output_name(request, output_name)
+    return request
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelResponse:
     """A model's answer: text and/or tool calls, with usage and finish reason."""

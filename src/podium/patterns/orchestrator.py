@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from podium._engine._context import StepContext, Task, as_text, bound
+from podium._engine._context import StepContext, Task, as_text, bound, make_task
 from podium._engine._join import run_all as _run_all
 from podium._engine._loop import LoopOptions
 from podium._engine._runnable import RunMixin
@@ -170,10 +170,10 @@ class Orchestrator(RunMixin):
             if problems:
                 raise ValueError("the plan is invalid: " + "; ".join(problems))
 
-        prompt = Task(
-            text=f"Plan the work for this goal.\n\n## Goal\n{task.text}\n\n"
+        prompt = make_task(
+            f"Plan the work for this goal.\n\n## Goal\n{task.text}\n\n"
             f"## Workers\n{self.registry.cards()}",
-            inputs=task.inputs,
+            task.inputs,
             feedback=feedback,
         )
         plan_ctx = ctx.child("plan", agent=self.planner.name)
@@ -244,7 +244,7 @@ class Orchestrator(RunMixin):
                 },
             )
             output = await worker.invoke(
-                Task(text=sub.instructions, inputs=task.inputs, context=context, feedback=feedback),
+                make_task(sub.instructions, task.inputs, context, feedback=feedback),
                 sub_ctx,
             )
             sub_ctx.write(key, output, allowed=None, sources=[keys + d for d in sub.depends_on])
@@ -292,7 +292,7 @@ class Orchestrator(RunMixin):
             for s in subtasks
         )
         return await agent.invoke(
-            Task(text=task.text, inputs=task.inputs, context=context),
+            make_task(task.text, task.inputs, context),
             ctx.child("aggregate", agent=agent.name),
             LoopOptions(output_type=self.output_type, extra_system=_AGGREGATOR_GUIDE),
         )

@@ -29,6 +29,16 @@ def test_a_secret_is_found_at_any_depth_and_in_any_mapping_or_sequence() -> None
         assert REDACTED in repr(redactor.scrub_obj(payload))
 
 
+def test_a_secret_is_found_in_a_string_passed_alone_also_a_str_subclass() -> None:
+    class Text(str):
+        pass
+
+    redactor = Redactor()
+    assert redactor.might_contain_obj(f"key {KEY}")
+    assert redactor.might_contain_obj(Text(f"key {KEY}"))
+    assert not redactor.might_contain_obj(Text("nothing here"))
+
+
 def test_texts_found_clean_stay_clean_and_secrets_are_found_every_time() -> None:
     redactor = Redactor(values=["hunter2-very-secret"])
     clean = {"text": "the quarterly numbers are fine", "list": ["a", "bb", "ccc"]}

@@ -94,33 +94,26 @@ class Redactor:
         self._clean_chars = 0
 
     def might_contain_obj(self, value: Any) -> bool:
-        """A fast test: False means no string in `value` holds a secret (a hot path)."""
+        """A fast test: False means no string in `value` holds a secret (a hot path).
+
+        `value` is a string or a JSON-like container (an event's payload); nested
+        containers are walked by calling this again.
+        """
         if self._regex is None:
             return False
         if self._user_patterns:
             return True
-        if type(value) is dict:  # an event's payload: its top level walked inline
-            clean = self._clean
-            for item in value.values():
-                kind = type(item)
-                if kind is str:
-                    if item not in clean and self._maybe_new(item):
-                        return True
-                elif kind in _SCALARS:
-                    continue
-                elif kind is dict or kind is list or kind is tuple:
-                    if item and self._walk(item):
-                        return True
-                elif self._walk((item,)):  # str, dict, list and tuple subclasses
-                    return True
-            return False
-        if type(value) is str:
-            return self._maybe_new(value)
-        return self._walk(value)
-
-    def _walk(self, value: Any) -> bool:
+        kind = type(value)
+        if kind is dict:
+            items = value.values()
+        elif kind is list or kind is tuple:
+            items = value
+        elif isinstance(value, str):
+            return self._maybe_new(str(value))
+        else:
+            items = value.values() if isinstance(value, dict) else value
         clean = self._clean
-        for item in value.values() if isinstance(value, dict) else value:
+        for item in items:
             kind = type(item)
             if kind is str:
                 if item not in clean and self._maybe_new(item):
@@ -128,12 +121,12 @@ class Redactor:
             elif kind in _SCALARS:
                 continue
             elif kind is dict or kind is list or kind is tuple:
-                if item and self._walk(item):
+                if item and self.might_contain_obj(item):
                     return True
             elif isinstance(item, str):
                 if self._maybe_new(str(item)):
                     return True
-            elif isinstance(item, dict | list | tuple) and self._walk(item):
+            elif isinstance(item, dict | list | tuple) and self.might_contain_obj(item):
                 return True
         return False
 

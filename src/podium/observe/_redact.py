@@ -153,8 +153,8 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """`text` with every secret replaced by ``[REDACTED]``."""
-        if self._regex is None or not text or not self._maybe(text):
-            return text
+        if self._regex is None or not text or text in self._clean or not self._maybe(text):
+            return text  # (texts in _clean were found free of every fragment already)
         return self._regex.sub(REDACTED, text)
 
     def scrub_obj(self, value: Any) -> Any:

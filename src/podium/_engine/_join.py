@@ -13,11 +13,12 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
     """Run coroutines concurrently; on the first failure cancel the rest and raise it.
 
     What ``asyncio.gather`` does when it raises, at less cost (every orchestrated
-    run passes here): the first coroutine runs in the calling task and the others
-    in tasks of their own, which are then awaited in turn. A coroutine that fails
-    while another is awaited interrupts the wait: it cancels the calling task,
-    which cancels the rest, waits for them to record how they ended, and raises
-    that first failure. A cancellation from outside is raised as it came.
+    run passes here): each coroutine runs in a task of its own (with its own copy
+    of the context, as under gather), and the tasks are awaited in turn. A task
+    that fails while another is awaited interrupts the wait: it cancels the
+    calling task, which cancels the rest, waits for them to record how they ended,
+    and raises that first failure. A cancellation from outside is raised as it
+    came.
     """
     if not coros:
         return
@@ -29,7 +30,7 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
         await asyncio.gather(*coros)
         return
     first: list[BaseException] = []  # the first failure, as gather would report it
-    waiting_on: list[Any] = [me]  # what the calling task awaits now (None: not waiting)
+    waiting_on: list[Any] = [None]  # the task the caller awaits now (None: not waiting)
     interrupted = False
 
     async def guarded(coro: Coroutine[Any, Any, Any]) -> None:
@@ -48,10 +49,9 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
             raise
 
     loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(guarded(c)) for c in coros[1:]]
+    tasks = [loop.create_task(guarded(c)) for c in coros]
     failure: BaseException | None = None
     try:
-        await guarded(coros[0])
         for task in tasks:
             waiting_on[0] = task
             await task
@@ -61,7 +61,7 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
             task.cancel()
         # let the cancelled ones record how they ended before the error goes up
         await asyncio.gather(*tasks, return_exceptions=True)
-        for coro in coros[1:]:  # one whose task was cancelled before it began never ran:
+        for coro in coros:  # one whose task was cancelled before it began never ran:
             coro.close()  # closed, not left to warn that it was never awaited
         # our own interruption (and no other cancellation): the failure behind it
         if interrupted and me.uncancel() == 0 and first[0] is not exc:

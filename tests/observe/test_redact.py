@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from enum import StrEnum
 
+import pytest
+
 from podium.observe import REDACTED, Redactor
 
 KEY = "sk-ant-" + "a1B2c3D4e5F6g7H8i9J0"
@@ -69,3 +71,24 @@ def test_every_documented_key_shape_is_redacted() -> None:
         text = f"the key is {key} here"
         assert redactor.might_contain_obj({"text": text}), key
         assert redactor.scrub(text) == f"the key is {REDACTED} here", key
+
+
+def test_the_default_redactor_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from podium.observe import default_redactor
+
+    first = default_redactor()
+    assert default_redactor() is first  # unchanged environment: the same redactor
+    monkeypatch.setenv("BILLING_API_KEY", "zq9-billing-value")
+    added = default_redactor()
+    assert added is not first
+    assert added.scrub("charge with zq9-billing-value") == f"charge with {REDACTED}"
+    monkeypatch.setenv("BILLING_API_KEY", "zq9-rotated-value")  # same name, new value
+    rotated = default_redactor()
+    assert rotated.scrub("zq9-rotated-value zq9-billing-value") == (f"{REDACTED} zq9-billing-value")
+    monkeypatch.setenv("PODIUM_REDACT", r"order-\d{6}")
+    assert default_redactor().scrub("order-123456") == REDACTED
+    monkeypatch.delenv("BILLING_API_KEY")
+    monkeypatch.delenv("PODIUM_REDACT")
+    assert default_redactor().scrub("zq9-rotated-value order-123456") == (
+        "zq9-rotated-value order-123456"
+    )

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from podium.events import Event
+from podium.observe._logging import event_logger
 
 __all__ = ["ListenerFactory", "add_run_listener", "remove_run_listener", "run_listeners"]
 
@@ -41,8 +42,6 @@ def run_listeners(run_id: str) -> tuple[Callable[[Event], None], ...]:
         from podium.observe._otel_setup import autoinstrument
 
         autoinstrument()
-    from podium.observe._logging import event_logger
-
     factories = tuple(factory(run_id) for factory in _factories) if _factories else ()
     if _handled(_EVENTS_LOGGER):
         return (event_logger(run_id), *factories)

@@ -188,7 +188,7 @@ def secret_env_values(environ: Mapping[str, str] | None = None) -> list[str]:
     return [v for k, v in env.items() if v and (k in named or _SECRET_NAMES.search(k))]
 
 
-_cache: tuple[tuple[tuple[Any, Any], ...], Redactor] | None = None
+_cache: tuple[dict[Any, Any], Redactor] | None = None
 
 
 def default_redactor(
@@ -203,12 +203,12 @@ def default_redactor(
     env = os.environ
     extra_values, extra_patterns = tuple(extra_values), tuple(extra_patterns)
     raw = getattr(env, "_data", None)  # the undecoded dict: a cheap change detector
-    snapshot = tuple(raw.items()) if isinstance(raw, dict) else tuple(env.items())
+    current = raw if isinstance(raw, dict) else dict(env.items())
     plain = not extra_values and not extra_patterns
-    if plain and _cache is not None and _cache[0] == snapshot:
+    if plain and _cache is not None and _cache[0] == current:  # compared at C speed
         return _cache[1]
     env_patterns = [p for p in env.get("PODIUM_REDACT", "").splitlines() if p.strip()]
     redactor = Redactor([*secret_env_values(), *extra_values], [*env_patterns, *extra_patterns])
     if plain:
-        _cache = (snapshot, redactor)
+        _cache = (dict(current), redactor)  # a copy: the environment's own dict changes
     return redactor

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from podium._engine import _runner
 from podium._engine._context import Listener
+from podium._engine._runner import RunOptions
 from podium.guards._budget import Budget
 from podium.guards._limits import Limits, LoopPolicy
 from podium.guards._verify import Check
@@ -60,9 +62,7 @@ class RunMixin:
                 without one, a gate pauses the run until a decision is recorded.
             meta: kept in the run's first event (the CLI stores the spec path here).
         """
-        from podium._engine._runner import RunOptions, execute
-
-        return await execute(
+        return await _runner.execute(
             self,  # type: ignore[arg-type]
             task,
             RunOptions(
@@ -99,9 +99,7 @@ class RunMixin:
                 (unless `reexecute` is true, which runs from that step on again).
             RunBusy: another live process is running it.
         """
-        from podium._engine._runner import RunOptions, resume
-
-        return await resume(
+        return await _runner.resume(
             self,  # type: ignore[arg-type]
             run_id,
             reexecute=reexecute,
@@ -123,9 +121,7 @@ class RunMixin:
 
         `listeners` are called with every event the new run records (progress UIs).
         """
-        from podium._engine._runner import RunOptions, fork
-
-        return await fork(
+        return await _runner.fork(
             self,  # type: ignore[arg-type]
             run_id,
             at,

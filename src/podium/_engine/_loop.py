@@ -113,6 +113,8 @@ def _record_provider_error(ctx: StepContext, exc: ProviderError, path: str, star
 
 def _bounded(response: ModelResponse) -> ModelResponse:
     """The response as stored: over-long text and arguments cut with a marker."""
+    if not response.tool_calls and len(response.text) <= MAX_TEXT_CHARS:
+        return response  # the usual answer: nothing to cut
     calls = tuple(
         c if len(c.arguments) <= MAX_TEXT_CHARS else replace(c, arguments=bound(c.arguments))
         for c in response.tool_calls

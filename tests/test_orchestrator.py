@@ -149,6 +149,19 @@ async def test_max_concurrency_bounds_running_subtasks(where: str) -> None:
     assert max_running(events) == 2
 
 
+@pytest.mark.parametrize("subtasks", [2, 3])
+async def test_max_concurrency_at_and_just_above_the_plans_size(subtasks: int) -> None:
+    workers = [worker(f"w{i}", f"out{i}", latency=0.1) for i in range(1, subtasks + 1)]
+    plan = plan_json(*((f"t{i}", f"w{i}", ()) for i in range(1, subtasks + 1)))
+    planner = Agent("planner", model=ScriptedModel([plan, "final"]))
+    result, events, _ = await run_team(
+        Orchestrator(planner=planner, workers=workers, max_concurrency=2)
+    )
+    assert result.ok
+    assert len(by_kind(events, EventKind.SUBTASK_END)) == subtasks
+    assert max_running(events) == 2
+
+
 async def test_invalid_plan_is_corrected_once() -> None:
     typo = plan_json(("t1", "reseacher", ()), ("t2", "writer", ("t1",)))
     fixed = plan_json(("t1", "researcher", ()), ("t2", "writer", ("t1",)))

@@ -192,7 +192,8 @@ class Orchestrator(RunMixin):
 
     async def _execute(self, plan: Plan, task: Task, ctx: StepContext, keys: str) -> dict[str, Any]:
         limit = min(self.max_concurrency, ctx.state.max_concurrency)
-        semaphore = asyncio.Semaphore(limit)
+        # a limit the plan cannot reach needs no semaphore
+        semaphore = asyncio.Semaphore(limit) if len(plan.subtasks) > limit else None
         # only subtasks others wait for get an event to signal their end
         done = {d: asyncio.Event() for s in plan.subtasks for d in s.depends_on}
         results: dict[str, Any] = {}
@@ -205,8 +206,11 @@ class Orchestrator(RunMixin):
             if deps and getattr(self.registry.get(sub.assignee), "reads_verified_only", False):
                 deps = _verified(deps, ctx, keys)
             context = tuple((f"{d} ({by_id[d].assignee})", as_text(results[d])) for d in deps)
-            async with semaphore:
+            if semaphore is None:
                 results[sub.id] = await self._run_subtask(sub, task, context, ctx, keys)
+            else:
+                async with semaphore:
+                    results[sub.id] = await self._run_subtask(sub, task, context, ctx, keys)
             waited = done.get(sub.id)
             if waited is not None:
                 waited.set()

@@ -32,6 +32,7 @@ PUBLIC = [
     "HandoffError",
     "Handoffs",
     "IncompleteResponse",
+    "JudgeError",
     "Limits",
     "LoopPolicy",
     "MAX_TEXT_CHARS",

@@ -81,16 +81,28 @@ def _row(s: VariantSummary) -> list[str]:
     ]
 
 
+def _judged(report: EvalReport) -> bool:
+    return any(s.judge_tokens or s.judge_cost_usd_total for s in report.variants)
+
+
 def render_eval(report: EvalReport) -> Table:
-    """The summary table: one row per variant, the baseline first."""
+    """The summary table: one row per variant, the baseline first.
+
+    With an LLM judge, a last column shows what judging each variant's runs cost
+    (per run, apart from the runs' own cost).
+    """
     table = Table(
         title="podium eval", title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True
     )
+    judged = _judged(report)
     table.add_column("variant", no_wrap=True)
-    for header in _HEADERS:
+    for header in (*_HEADERS, "judge/run") if judged else _HEADERS:
         table.add_column(header, justify="right")
     for summary in report.variants:
-        table.add_row(*_row(summary))
+        cells = _row(summary)
+        if judged:
+            cells.append(_usd(summary.judge_cost_usd_total / summary.n if summary.n else 0.0))
+        table.add_row(*cells)
     return table
 
 
@@ -130,7 +142,11 @@ def _show(report: EvalReport, path: Path | None, store: str | None, *, as_json: 
         if len(failed) > 20:
             out.print(f"  … and {len(failed) - 20} more (see the JSON)")
     total = sum(s.cost_usd_total for s in report.variants)
-    out.print(f"total cost {_usd(total)} over {len(report.runs)} runs", highlight=False)
+    judge = ""
+    if _judged(report):
+        spent = sum(s.judge_cost_usd_total for s in report.variants)
+        judge = f", and {_usd(spent)} for the judge's calls"
+    out.print(f"total cost {_usd(total)} over {len(report.runs)} runs{judge}", highlight=False)
     where = escape(str(path)) if path else "not saved"
     hint = after_run_hint(store, "podium show RUN_ID")
     out.print(f"[dim]results: {where} · {hint}[/dim]", highlight=False)

@@ -14,6 +14,7 @@ PodiumError                      code "podium"
 ├── BlackboardError              "blackboard"    a write to an undeclared key, a bad read
 │   └── BlackboardConflict       "conflict"      a compare-and-set write lost the race
 ├── HandoffError                 "handoff"       a transfer to an agent that is not allowed
+├── JudgeError                   "judge"         an LLM-judge checker gave no usable verdict
 ├── StoreError                   "store"         the run store could not read or write
 ├── RunError                     "run"           a run failed; carries run id and usage so far
 │   └── RunBusy                  "run_busy"      another live process holds the run's lease
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from podium.models._base import Usage
     from podium.result import RunUsage
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "ConfigError",
     "HandoffError",
     "IncompleteResponse",
+    "JudgeError",
     "OutputValidationError",
     "PlanError",
     "PodiumError",
@@ -232,6 +235,20 @@ class HandoffError(PodiumError):
     """An agent tried to hand off to an agent it may not hand off to."""
 
     code = "handoff"
+
+
+class JudgeError(PodiumError):
+    """An LLM-judge checker (``podium eval``) got no usable verdict from its model.
+
+    Attributes:
+        usage: what the judge's call cost anyway (None if unknown).
+    """
+
+    code = "judge"
+
+    def __init__(self, message: str, *, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class StoreError(PodiumError):

@@ -7,6 +7,7 @@ import podium.eval
 
 def test_public_names() -> None:
     assert podium.eval.__all__ == [
+        "JUDGE_RUBRIC",
         "PASS_MARK",
         "REPORT_FORMAT",
         "Checker",
@@ -17,6 +18,8 @@ def test_public_names() -> None:
         "EvalTask",
         "Exact",
         "JsonSchema",
+        "Judge",
+        "JudgeError",
         "PythonCheck",
         "Regex",
         "RunRow",

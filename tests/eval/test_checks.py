@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 from pathlib import Path
 
 import pytest
 
 from podium.errors import ConfigError
-from podium.eval import PASS_MARK, EvalTask, Score, checker_from
+from podium.eval import (
+    JUDGE_RUBRIC,
+    PASS_MARK,
+    EvalTask,
+    Judge,
+    JudgeError,
+    Score,
+    checker_from,
+)
+from podium.testing import Price, ScriptedModel
 
 
 def score(
@@ -86,9 +96,69 @@ def test_python_checker_returns_bool_float_or_tuple(tmp_path: Path) -> None:
         ({"python": "json:nope"}, "module 'json' has no attribute 'nope'"),
         ({"python": "json:JSONDecoder"}, "is type, not a function"),
         ({"regex": "a", "python": "m:f"}, "a checker is 'exact', 'contains'"),
+        ({"judge": "be strict"}, "checker judge takes a mapping with an optional model"),
+        ({"judge": {"model": "gpt-4o"}}, "'gpt-4o'"),
+        ({"judge": {"model": 3}}, "model must be 'provider:name', not 3"),
+        ({"judge": {"rubric": "  "}}, "rubric must be a non-empty text"),
+        ({"judge": {"temperature": 0}}, "checker judge takes model and rubric, not temperature"),
     ],
 )
 def test_bad_references_say_what_is_wrong(ref: object, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         checker_from(ref)  # type: ignore[arg-type]
     assert message in str(info.value)
+
+
+# --- the LLM judge --------------------------------------------------------------------
+
+
+def judge_with(answer: str, price: Price | None = None) -> tuple[Judge, ScriptedModel]:
+    model = ScriptedModel(fn=lambda request: answer, name="judge", price=price)
+    return Judge(model, "Name the port."), model
+
+
+def test_the_judge_scores_from_its_verdict_and_reports_what_it_cost() -> None:
+    judge, model = judge_with(
+        '{"score": 0.8, "reason": "names the port"}', price=Price(input=1.0, output=2.0)
+    )
+    task = EvalTask(id="vpn", input="Which port does the VPN use?", expected="51820")
+    graded = asyncio.run(judge.check("UDP 51820.", task))
+    assert (graded.value, graded.reason, graded.passed) == (0.8, "names the port", True)
+    assert graded.usage is not None and graded.usage.input_tokens > 0
+    assert graded.usage.cost_usd == pytest.approx(
+        (graded.usage.input_tokens * 1.0 + graded.usage.output_tokens * 2.0) / 1_000_000
+    )
+    (request,) = model.requests
+    prompt = request.messages[-1].content
+    for part in ("Which port does the VPN use?", "51820", "Name the port.", "UDP 51820."):
+        assert part in prompt
+    assert request.output_name == "Verdict" and request.temperature == 0.0
+    assert judge.name == "judge:scripted:judge"
+
+
+@pytest.mark.parametrize(
+    "answer", ["I think it is fine", '{"score": 1.5, "reason": "too good"}', '{"reason": "?"}']
+)
+def test_an_unusable_verdict_is_an_error_that_keeps_its_cost(answer: str) -> None:
+    judge, _ = judge_with(answer, price=Price(input=1.0, output=1.0))
+    with pytest.raises(JudgeError, match="the judge judge:scripted:judge gave no usable verdict"):
+        asyncio.run(judge.check("x", EvalTask(id="t", input="q")))
+    try:
+        asyncio.run(judge.check("x", EvalTask(id="t", input="q")))
+    except JudgeError as exc:
+        assert exc.usage is not None and exc.usage.cost_usd > 0
+        copy = pickle.loads(pickle.dumps(exc))
+        assert str(copy) == str(exc) and copy.usage == exc.usage
+
+
+def test_a_judge_from_a_reference_uses_the_default_model_and_rubric(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PODIUM_MODEL", "scripted:grader")
+    judge = checker_from({"judge": {}})
+    assert isinstance(judge, Judge) and judge.name == "judge:scripted:grader"
+    assert judge.rubric == JUDGE_RUBRIC and not judge.needs_expected
+    named = checker_from({"judge": {"model": "scripted:strict", "rubric": "Cite a source."}})
+    assert isinstance(named, Judge) and named.rubric == "Cite a source."
+    offline = asyncio.run(named.check("see the runbook", EvalTask(id="t", input="q")))
+    assert 0.0 <= offline.value <= 1.0 and offline.usage is not None  # the demo model answers

@@ -92,3 +92,27 @@ def test_results_that_cannot_be_saved_are_still_shown(tmp_path: Path) -> None:
     assert "100% (6/6)" in result.stdout and "results: not saved" in result.stdout
     printed = runner.invoke(app, [*args, "--json"])
     assert printed.exit_code == 1 and len(json.loads(printed.stdout)["runs"]) == 18
+
+
+def test_a_judge_checker_gets_its_own_cost_column(tmp_path: Path) -> None:
+    source = (EXAMPLE / "eval.yaml").read_text(encoding="utf-8")
+    judged = source.replace(
+        "checker: contains", 'checker: {judge: {model: "scripted:judge", rubric: "Be exact."}}'
+    )
+    assert judged != source
+    eval_file = tmp_path / "eval.yaml"
+    eval_file.write_text(judged, encoding="utf-8")
+    for path in EXAMPLE.iterdir():  # the specs, tasks and tool modules beside it
+        if path.is_file() and path.name != "eval.yaml":
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "eval.json"
+    args = ["eval", str(eval_file), "--store", "memory", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "judge/run" in result.stdout and "for the judge's calls" in result.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["settings"]["checker"] == "judge:scripted:judge"
+    for variant in data["variants"]:  # tasks with a check of their own are not judged
+        runs = [r for r in data["runs"] if r["variant"] == variant["name"]]
+        judged_tokens = sum(r["judge_input_tokens"] + r["judge_output_tokens"] for r in runs)
+        assert variant["judge_tokens"] == judged_tokens > 0

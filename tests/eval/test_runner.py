@@ -15,6 +15,7 @@ from podium.errors import ConfigError
 from podium.eval import (
     EvalReport,
     EvalSuite,
+    Judge,
     RunRow,
     checker_from,
     load_eval,
@@ -25,6 +26,7 @@ from podium.eval import (
 )
 from podium.guards import Budget
 from podium.store import RunStore, SqliteStore
+from podium.testing import Price, ScriptedModel
 
 
 def run(suite: EvalSuite, store: RunStore, **kwargs: object) -> EvalReport:
@@ -213,3 +215,34 @@ def test_suites_made_in_code_need_tasks_and_distinct_variant_names() -> None:
         replace(suite, tasks=())
     with pytest.raises(ConfigError, match="two variants are named 'team'"):
         replace(suite, variants=(*suite.variants, suite.variants[2]))
+
+
+def test_a_judges_cost_is_reported_apart_from_the_runs(tmp_path: Path) -> None:
+    verdicts = iter(['{"score": 1, "reason": "right"}', "not a verdict"] * 10)
+    judge_model = ScriptedModel(
+        fn=lambda request: next(verdicts), name="judge", price=Price(input=2.0, output=4.0)
+    )
+    suite = load_eval(EXAMPLE / "eval.yaml")
+    judged = replace(
+        suite, tasks=suite.tasks[:2], variants=suite.variants[:1], checker=Judge(judge_model)
+    )
+    db = tmp_path / "r.db"
+    report = run(judged, SqliteStore(db), concurrency=1)
+
+    good, bad = report.runs
+    assert good.success and good.reason == "right" and good.error is None
+    assert not bad.success and bad.error is not None and "gave no usable verdict" in bad.error
+    calls = judge_model.requests
+    assert len(calls) == 2 and all(r.judge_cost_usd > 0 for r in report.runs)
+    base = report.baseline
+    assert base.judge_cost_usd_total == pytest.approx(good.judge_cost_usd + bad.judge_cost_usd)
+    judge_tokens = sum(r.judge_input_tokens + r.judge_output_tokens for r in report.runs)
+    assert base.judge_tokens == judge_tokens
+    # the runs' own totals are still exactly what the store recorded for them
+    totals = stored_totals(db, [r.run_id for r in report.runs])
+    assert base.cost_usd_total == pytest.approx(sum(t["cost_usd"] for t in totals))
+    assert base.tokens_total == sum(t["input_tokens"] + t["output_tokens"] for t in totals)
+    assert report.settings["checker"] == "judge:scripted:judge"
+    saved = report.to_dict()
+    assert saved["variants"][0]["judge_cost_usd_total"] == base.judge_cost_usd_total
+    assert saved["runs"][0]["judge_cost_usd"] == good.judge_cost_usd

@@ -8,11 +8,14 @@ the difference against the baseline. See docs/eval.md.
 """
 
 from podium.eval._checks import (
+    JUDGE_RUBRIC,
     PASS_MARK,
     Checker,
     Contains,
     Exact,
     JsonSchema,
+    Judge,
+    JudgeError,
     PythonCheck,
     Regex,
     Score,
@@ -32,6 +35,7 @@ from podium.eval._runner import run_eval
 from podium.eval._tasks import EvalTask, load_tasks, parse_tasks
 
 __all__ = [
+    "JUDGE_RUBRIC",
     "PASS_MARK",
     "REPORT_FORMAT",
     "Checker",
@@ -42,6 +46,8 @@ __all__ = [
     "EvalTask",
     "Exact",
     "JsonSchema",
+    "Judge",
+    "JudgeError",
     "PythonCheck",
     "Regex",
     "RunRow",

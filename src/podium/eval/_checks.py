@@ -9,6 +9,10 @@ A checker is named in an eval file (``checker:``) or on a task (``check``)::
     {json_schema: {...}}        the output is JSON matching the schema
     {python: "pkg.mod:fn"}      fn(output, task) returns a bool, a float in
                                 [0, 1], or (bool | float, reason)
+    {judge: {model, rubric}}    a model grades the output against the task, the
+                                expected answer (if any) and a rubric; both keys
+                                are optional. Its calls are counted apart from
+                                the runs' own usage.
 
 A run succeeds when its score is at least `PASS_MARK` (0.5).
 """
@@ -24,8 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic import BaseModel, Field
+
+from podium._engine._output import parse_output, schema_of
+from podium._spec_check import check_model_name
 from podium._spec_imports import ImportPathError, import_object
-from podium.errors import ConfigError
+from podium.errors import ConfigError, JudgeError
+from podium.messages import Message
+from podium.models._base import Model, ModelRequest, Usage
+from podium.models._resolve import default_model_name, resolve_model
 
 if TYPE_CHECKING:
     from podium.eval._tasks import EvalTask
@@ -36,6 +47,8 @@ __all__ = [
     "Contains",
     "Exact",
     "JsonSchema",
+    "Judge",
+    "JudgeError",
     "PythonCheck",
     "Regex",
     "Score",
@@ -47,14 +60,19 @@ PASS_MARK = 0.5
 """A run whose score is at least this counts as a success."""
 
 _NAMED = ("exact", "contains")
-_KEYED = ("regex", "json_schema", "python")
+_KEYED = ("regex", "json_schema", "python", "judge")
 _IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _NEEDS = {
     "regex": "a pattern string",
     "json_schema": "a mapping",
     "python": "an import path 'pkg.mod:fn'",
+    "judge": "a mapping with an optional model ('provider:name') and rubric (text)",
 }
-_FORMS = "'exact', 'contains', {regex: PATTERN}, {json_schema: SCHEMA} or {python: 'pkg.mod:fn'}"
+_FORMS = (
+    "'exact', 'contains', {regex: PATTERN}, {json_schema: SCHEMA}, {python: 'pkg.mod:fn'} "
+    "or {judge: {model: 'provider:name', rubric: TEXT}}"
+)
+_JUDGE_KEYS = frozenset({"model", "rubric"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +81,8 @@ class Score:
 
     value: float
     reason: str
+    usage: Usage | None = None
+    """What scoring cost: the model calls of an LLM judge (None for the other checkers)."""
 
     @property
     def passed(self) -> bool:
@@ -207,6 +227,98 @@ class PythonCheck:
         )
 
 
+JUDGE_RUBRIC = (
+    "Does the answer do what the task asks, correctly and completely? When an expected "
+    "answer is given, the answer must agree with it."
+)
+"""The rubric of a judge that is given none."""
+
+_JUDGE_SYSTEM = (
+    "You grade one answer to one task against a rubric. Reply with only a JSON object: "
+    '{"score": a number from 0 (fails the rubric) to 1 (fully meets it), '
+    '"reason": "one short sentence"}.'
+)
+_JUDGE_ANSWER_CHARS = 16_000
+
+
+class _Verdict(BaseModel):
+    score: float = Field(ge=0, le=1, description="0 fails the rubric, 1 fully meets it")
+    reason: str = Field(max_length=2_000, description="why, in one short sentence")
+
+
+class Judge:
+    """Scores with a model, an "LLM judge".
+
+    The judge reads the task, the expected answer when there is one, a rubric and
+    the output, and answers a score in [0, 1] with a reason. Its calls are not
+    part of any run: their tokens and cost are reported apart from the runs'
+    (`Score.usage`, the ``judge_*`` fields of the report).
+
+    Args:
+        model: ``provider:name`` of the judge; `default_model_name()` when None
+            (``PODIUM_MODEL``, a configured provider, else the offline scripted model).
+        rubric: what a good answer is; `JUDGE_RUBRIC` when None.
+        max_tokens: the cap on each verdict.
+    """
+
+    needs_expected = False
+
+    def __init__(
+        self, model: str | Model | None = None, rubric: str | None = None, *, max_tokens: int = 400
+    ) -> None:
+        self.model: str | Model = model if model is not None else default_model_name()
+        self.rubric = rubric if rubric is not None else JUDGE_RUBRIC
+        self.max_tokens = max_tokens
+        self._resolved: Model | None = None
+
+    @property
+    def name(self) -> str:
+        """``judge:provider:name``."""
+        model = self.model if isinstance(self.model, str) else self.model.name
+        return f"judge:{model}"
+
+    def prompt(self, output: str, task: EvalTask) -> str:
+        """The user message the judge reads."""
+        parts = [f"## Task\n{task.input.strip()}"]
+        if task.inputs:
+            parts.append("## Inputs\n" + "\n".join(f"- {k}: {v}" for k, v in task.inputs.items()))
+        if task.expected is not None:
+            wanted = (task.expected,) if isinstance(task.expected, str) else task.expected
+            parts.append("## Expected answer\n" + "\n".join(wanted))
+        parts.append(f"## Rubric\n{self.rubric.strip()}")
+        answer = output[:_JUDGE_ANSWER_CHARS]
+        if len(output) > _JUDGE_ANSWER_CHARS:
+            answer += f"\n[... cut: {len(output)} characters, first {_JUDGE_ANSWER_CHARS} shown]"
+        parts.append(f"## Answer to grade\n{answer}")
+        return "\n\n".join(parts)
+
+    async def check(self, output: str, task: EvalTask) -> Score:
+        """Ask the judge; its score and reason, with what the call cost.
+
+        Raises:
+            JudgeError: the verdict is not a JSON object with a score in [0, 1].
+            ConfigError, ProviderError: the judge model cannot be resolved or called.
+        """
+        if self._resolved is None:
+            self._resolved = resolve_model(self.model)
+        request = ModelRequest(
+            messages=(Message.system(_JUDGE_SYSTEM), Message.user(self.prompt(output, task))),
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            output_schema=schema_of(_Verdict),
+            output_name="Verdict",
+        )
+        response = await self._resolved.request(request)
+        try:
+            verdict = parse_output(response.text, _Verdict)
+        except ValueError as exc:
+            raise JudgeError(
+                f"the judge {self.name} gave no usable verdict: {exc}", usage=response.usage
+            ) from None
+        assert isinstance(verdict, _Verdict)
+        return Score(value=verdict.score, reason=verdict.reason, usage=response.usage)
+
+
 def check_ref(value: Any) -> Any:
     """`value` if it has the shape of a checker reference; ValueError saying the forms."""
     if isinstance(value, str):
@@ -223,10 +335,27 @@ def check_ref(value: Any) -> Any:
             return value
         if kind == "python" and isinstance(arg, str) and _IMPORT_PATH.fullmatch(arg):
             return value
+        if kind == "judge" and isinstance(arg, dict) and _judge_args(arg):
+            return value
         if kind in _KEYED:
             need = _NEEDS[kind]
             raise ValueError(f"checker {kind} takes {need}, not {arg!r}")
     raise ValueError(f"a checker is {_FORMS}, not {value!r}")
+
+
+def _judge_args(arg: dict[str, Any]) -> bool:
+    """True for a valid judge mapping; ValueError naming the bad key or value."""
+    unknown = sorted(set(arg) - _JUDGE_KEYS)
+    if unknown:
+        raise ValueError(f"checker judge takes model and rubric, not {', '.join(unknown)}")
+    model, rubric = arg.get("model"), arg.get("rubric")
+    if model is not None:
+        if not isinstance(model, str):
+            raise ValueError(f"checker judge: model must be 'provider:name', not {model!r}")
+        check_model_name(model)
+    if rubric is not None and (not isinstance(rubric, str) or not rubric.strip()):
+        raise ValueError(f"checker judge: rubric must be a non-empty text, not {rubric!r}")
+    return True
 
 
 def _schema(schema: dict[str, Any]) -> JsonSchema:
@@ -289,4 +418,6 @@ def checker_from(ref: str | dict[str, Any], directory: Path | None = None) -> Ch
         return Regex(arg)
     if kind == "json_schema":
         return _schema(arg)
+    if kind == "judge":
+        return Judge(arg.get("model"), arg.get("rubric"))
     return _python(arg, directory)

@@ -47,6 +47,10 @@ class RunRow:
             could not start, or could not be checked (the checker raised);
             None otherwise: a guard stop's message is in `reason`.
         output: the final output as text, cut at 4000 characters.
+        judge_input_tokens: input tokens of the LLM judge's call on this run's
+            output (0 for other checkers); not part of the run's own totals.
+        judge_output_tokens: the judge's output tokens.
+        judge_cost_usd: what the judge's call cost.
     """
 
     variant: str
@@ -64,6 +68,9 @@ class RunRow:
     model_calls: int = 0
     error: str | None = None
     output: str = ""
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,7 +88,11 @@ class Delta:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VariantSummary:
-    """Totals and rates of one variant's runs."""
+    """Totals and rates of one variant's runs.
+
+    The ``judge_*`` totals are what an LLM-judge checker spent scoring them; the
+    run totals (tokens, cost, model calls) never include them.
+    """
 
     name: str
     baseline: bool
@@ -101,6 +112,8 @@ class VariantSummary:
     loop_stops: int
     budget_stops: int
     errors: int
+    judge_tokens: int = 0
+    judge_cost_usd_total: float = 0.0
     stop_reasons: dict[str, int] = field(default_factory=dict)
     delta: Delta | None = None
 
@@ -143,6 +156,8 @@ def _summary(name: str, rows: Sequence[RunRow], baseline: bool) -> VariantSummar
         loop_stops=stops.get("loop", 0),
         budget_stops=stops.get("budget", 0),
         errors=sum(r.error is not None for r in rows),
+        judge_tokens=sum(r.judge_input_tokens + r.judge_output_tokens for r in rows),
+        judge_cost_usd_total=sum(r.judge_cost_usd for r in rows),
         stop_reasons=dict(sorted(stops.items())),
     )
 

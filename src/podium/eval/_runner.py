@@ -48,7 +48,8 @@ async def _score(suite: EvalSuite, task: EvalTask, result: Result) -> tuple[Scor
         return await checker.check(_text(result.output), task), None
     except Exception as exc:  # the user's checker broke: one row fails, the eval goes on
         error = f"checker {checker.name} failed: {type(exc).__name__}: {exc}"
-        return Score(value=0.0, reason=error), error
+        # a judge whose verdict was unusable was still paid for
+        return Score(value=0.0, reason=error, usage=getattr(exc, "usage", None)), error
 
 
 async def _run_one(
@@ -86,6 +87,7 @@ async def _run_one(
     score, checker_error = await _score(suite, task, result)
     error = checker_error or (result.error if result.stop_reason in _FAILURES else None)
     usage = result.usage.total
+    judged = score.usage
     return RunRow(
         variant=variant.name,
         task_id=task.id,
@@ -102,6 +104,9 @@ async def _run_one(
         model_calls=usage.model_calls,
         error=redact(error) if error else None,
         output=redact(_text(result.output))[:_OUTPUT_CHARS],
+        judge_input_tokens=judged.input_tokens if judged else 0,
+        judge_output_tokens=judged.output_tokens if judged else 0,
+        judge_cost_usd=judged.cost_usd if judged else 0.0,
     )
 
 

@@ -29,21 +29,20 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
     if me is None:  # not inside a task (cannot happen under asyncio.run): plain gather
         await asyncio.gather(*coros)
         return
-    first: list[BaseException] = []  # the first failure, as gather would report it
-    waiting_on: list[Any] = [None]  # the task the caller awaits now (None: not waiting)
+    first: BaseException | None = None  # the first failure, as gather would report it
+    waiting_on: asyncio.Task[Any] | None = None  # the task the caller awaits now
     interrupted = False
 
     async def guarded(coro: Coroutine[Any, Any, Any]) -> None:
-        nonlocal interrupted
+        nonlocal first, interrupted
         try:
             await coro
         except BaseException as exc:
-            if not first:
-                first.append(exc)
-                awaited = waiting_on[0]
+            if first is None:
+                first = exc
                 # the caller hears of it at once when it awaits this one; otherwise
                 # it is woken (a cancellation) to stop the rest
-                if awaited is not None and awaited is not asyncio.current_task():
+                if waiting_on is not None and waiting_on is not asyncio.current_task():
                     interrupted = True
                     me.cancel()
             raise
@@ -53,10 +52,10 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
     failure: BaseException | None = None
     try:
         for task in tasks:
-            waiting_on[0] = task
+            waiting_on = task
             await task
     except BaseException as exc:
-        waiting_on[0] = None
+        waiting_on = None
         for task in tasks:
             task.cancel()
         # let the cancelled ones record how they ended before the error goes up
@@ -64,11 +63,11 @@ async def run_all(coros: Sequence[Coroutine[Any, Any, Any]]) -> None:
         for coro in coros:  # one whose task was cancelled before it began never ran:
             coro.close()  # closed, not left to warn that it was never awaited
         # our own interruption (and no other cancellation): the failure behind it
-        if interrupted and me.uncancel() == 0 and first[0] is not exc:
-            failure = first[0]
+        if interrupted and me.uncancel() == 0 and first is not exc:
+            failure = first
         else:
             raise
     finally:
-        waiting_on[0] = None
+        waiting_on = None
     if failure is not None:
         raise failure  # outside the except block: no CancelledError context attached

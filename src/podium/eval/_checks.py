@@ -283,8 +283,7 @@ class Judge:
         if task.inputs:
             parts.append("## Inputs\n" + "\n".join(f"- {k}: {v}" for k, v in task.inputs.items()))
         if task.expected is not None:
-            wanted = (task.expected,) if isinstance(task.expected, str) else task.expected
-            parts.append("## Expected answer\n" + "\n".join(wanted))
+            parts.append("## Expected answer\n" + "\n".join(_expected(task)))
         parts.append(f"## Rubric\n{self.rubric.strip()}")
         answer = output[:_JUDGE_ANSWER_CHARS]
         if len(output) > _JUDGE_ANSWER_CHARS:

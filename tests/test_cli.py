@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -284,13 +285,19 @@ def test_export_to_an_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_answer_does_not_approve_a_gate_that_asks_for_approval(tmp_path: Path) -> None:
+def _paused(tmp_path: Path, spec_text: str, stop_reason: str) -> tuple[str, dict[str, Any]]:
+    """Run `spec_text` until it pauses with `stop_reason`: its store and its one pending gate."""
     spec = tmp_path / "team.yaml"
-    spec.write_text(GATED)
+    spec.write_text(spec_text)
     store = _store(tmp_path)
     paused = runner.invoke(app, ["run", str(spec), "draft it", "--json", "--store", store])
-    assert json.loads(paused.stdout)["stop_reason"] == "waiting_approval"
-    [gate] = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    assert json.loads(paused.stdout)["stop_reason"] == stop_reason
+    [pending] = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    return store, pending
+
+
+def test_answer_does_not_approve_a_gate_that_asks_for_approval(tmp_path: Path) -> None:
+    store, gate = _paused(tmp_path, GATED, "waiting_approval")
     answered = runner.invoke(
         app, ["answer", gate["run_id"], gate["step"], "no, do not publish", "--store", store]
     )
@@ -333,14 +340,8 @@ def test_a_run_kept_in_memory_does_not_point_to_podium_show() -> None:
 
 
 def test_answering_a_question_says_answered(tmp_path: Path) -> None:
-    spec = tmp_path / "team.yaml"
-    spec.write_text(
-        GATED.replace("{role: drafts}", '{role: drafts, tools: ["podium.approvals:ask_human"]}')
-    )
-    store = _store(tmp_path)
-    paused = runner.invoke(app, ["run", str(spec), "draft it", "--json", "--store", store])
-    assert json.loads(paused.stdout)["stop_reason"] == "waiting_input"
-    [question] = json.loads(runner.invoke(app, ["approvals", "--json", "--store", store]).stdout)
+    asks = GATED.replace("{role: drafts}", '{role: drafts, tools: ["podium.approvals:ask_human"]}')
+    store, question = _paused(tmp_path, asks, "waiting_input")
     answered = runner.invoke(
         app, ["answer", question["run_id"], question["step"], "eu-west", "--store", store]
     )
